@@ -1,0 +1,1 @@
+"""ROS-free, torch-free inference core: frame -> faces -> emotions."""

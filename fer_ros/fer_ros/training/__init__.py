@@ -1,0 +1,1 @@
+"""Offline training (needs torch); the robot runtime never imports this package."""
