@@ -1,33 +1,51 @@
-"""`fer-ros` command line: one subcommand per job (train, evaluate, export, ...)."""
+"""`fer-ros` command line (also `python -m fer_ros`): one module per subcommand.
+
+Each subcommand lives in its own module exposing ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``. Modules are imported only to build the parser; heavy
+imports (torch, rclpy) happen inside ``run`` so the robot runtime never needs torch.
+"""
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
 
-
-def _train(args: argparse.Namespace) -> int:
-    from fer_ros.training.config import config_from_args
-    from fer_ros.training.train import resume, train
-    result = resume(args.resume) if args.resume else train(config_from_args(args))
-    print(json.dumps(result, indent=2))
-    return 0
+COMMANDS = {
+    "train": "fer_ros.training.train_cli",
+    "evaluate": "fer_ros.training.evaluate_cli",
+    "export": "fer_ros.training.export_cli",
+    "quantize": "fer_ros.training.quantize_cli",
+    "build-engine": "fer_ros.core.build_engine_cli",
+    "detect": "fer_ros.detect_cli",
+    "bag-eval": "fer_ros.bag.eval_cli",
+    "bag-play": "fer_ros.bag.play_cli",
+    "benchmark": "fer_ros.bench.cli",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fer-ros", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train a ResNet on a face-expression dataset")
-    from fer_ros.training.config import add_config_arguments
-    add_config_arguments(p)
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly")
-    p.set_defaults(func=_train)
+    parser = argparse.ArgumentParser(prog="fer-ros", description="fer_ros tools")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("fer_ros"):
+                continue  # subcommand not part of this install
+            raise
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

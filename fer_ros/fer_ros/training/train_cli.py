@@ -1,0 +1,23 @@
+"""Train a ResNet on a face-expression dataset (see fer_ros.training.train)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from fer_ros.training.config import add_config_arguments
+
+HELP = "train a ResNet on FER2013 / FER+ / CK+ / an image folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run in RUN_DIR exactly where it stopped")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fer_ros.training.config import config_from_args
+    from fer_ros.training.train import resume, train
+    result = resume(args.resume) if args.resume else train(config_from_args(args))
+    print(json.dumps(result, indent=2))
+    return 0
