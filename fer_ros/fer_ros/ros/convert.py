@@ -1,0 +1,148 @@
+"""sensor_msgs/Image and CompressedImage <-> numpy, and results -> EmotionArray.
+
+The project's own small replacement for cv_bridge (which is not installable from PyPI).
+Every function checks the message against its own metadata (encoding, ``step`` row
+padding, ``is_bigendian``, data length) and raises :class:`MessageError` naming the field
+and the fix, so the node can count and skip a malformed message instead of crashing.
+"""
+from __future__ import annotations
+
+import array
+
+import cv2
+import numpy as np
+
+from fer_ros.core.errors import InputError
+from fer_ros.core.image import check_frame, to_bgr8
+
+# Byte layout of each encoding in a message: encoding -> (dtype, channels). Which
+# encodings exist and how they become BGR is core.image's business; this table only says
+# how many bytes a pixel takes, to cut rows out of ``data``.
+_U8, _U16 = np.dtype(np.uint8), np.dtype(np.uint16)
+PIXEL_LAYOUTS: dict[str, tuple[np.dtype, int]] = {
+    "mono8": (_U8, 1), "8uc1": (_U8, 1),
+    "bgr8": (_U8, 3), "rgb8": (_U8, 3), "8uc3": (_U8, 3),
+    "bgra8": (_U8, 4), "rgba8": (_U8, 4), "8uc4": (_U8, 4),
+    "mono16": (_U16, 1), "16uc1": (_U16, 1),
+    "bgr16": (_U16, 3), "rgb16": (_U16, 3), "16uc3": (_U16, 3),
+    "bgra16": (_U16, 4), "rgba16": (_U16, 4),
+    "uyvy": (_U8, 2), "yuv422": (_U8, 2), "yuyv": (_U8, 2), "yuv422_yuy2": (_U8, 2),
+}
+
+
+class MessageError(InputError):
+    """A ROS image message is malformed or in an unsupported format."""
+
+
+def _data_view(data) -> np.ndarray:
+    """The message's byte buffer as a uint8 array without copying when possible."""
+    try:
+        return np.frombuffer(memoryview(data), dtype=np.uint8)
+    except TypeError:  # a plain list of ints (a hand-built message)
+        return np.asarray(data, dtype=np.uint8)
+
+
+def image_to_array(msg) -> np.ndarray:
+    """sensor_msgs/Image -> HxW or HxWxC array in the message's own dtype and channel order.
+
+    Row padding (``step`` larger than ``width * bytes_per_pixel``) is removed and
+    big-endian 16-bit data is converted to native byte order.
+    """
+    encoding = msg.encoding
+    if encoding.lower() not in PIXEL_LAYOUTS:
+        raise MessageError(
+            f"image encoding {encoding!r} is not supported; publish one of "
+            f"{', '.join(sorted(PIXEL_LAYOUTS))} (or CompressedImage jpeg/png)")
+    dtype, channels = PIXEL_LAYOUTS[encoding.lower()]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if height == 0 or width == 0:
+        raise MessageError(f"image is empty ({width}x{height}); the camera sent no pixels")
+    row_bytes = width * channels * dtype.itemsize
+    if step < row_bytes:
+        raise MessageError(
+            f"image step {step} is smaller than width*bytes_per_pixel = {row_bytes} "
+            f"for {width} px of {encoding}; step must be the row length in bytes")
+    data = _data_view(msg.data)
+    if data.size < height * step:
+        raise MessageError(
+            f"image data has {data.size} bytes, expected height*step = {height}*{step} "
+            f"= {height * step}; the message is truncated")
+    rows = data[:height * step].reshape(height, step)[:, :row_bytes]
+    byte_order = ">" if msg.is_bigendian else "<"
+    pixels = np.ascontiguousarray(rows).view(dtype.newbyteorder(byte_order))
+    if not pixels.dtype.isnative:
+        pixels = pixels.astype(dtype)  # swap to this machine's byte order
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return pixels.reshape(shape)
+
+
+def image_to_bgr8(msg, depth16: str = "scale") -> np.ndarray:
+    """sensor_msgs/Image -> uint8 BGR HxWx3 or gray HxW, ready for the pipeline."""
+    return to_bgr8(image_to_array(msg), msg.encoding, depth16)
+
+
+def compressed_to_bgr8(msg) -> np.ndarray:
+    """sensor_msgs/CompressedImage (jpeg or png) -> uint8 BGR HxWx3."""
+    data = _data_view(msg.data)
+    if data.size == 0:
+        raise MessageError(f"compressed image (format {msg.format!r}) has no data")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise MessageError(
+            f"compressed image of {data.size} bytes (format {msg.format!r}) could not be "
+            "decoded; send a valid jpeg or png (image_transport 'compressed')")
+    return check_frame(image)
+
+
+def array_to_image(image: np.ndarray, header=None, image_cls=None):
+    """uint8 BGR HxWx3 or gray HxW -> sensor_msgs/Image (bgr8 / mono8)."""
+    if image_cls is None:
+        from sensor_msgs.msg import Image as image_cls  # noqa: N813
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (
+            image.ndim == 3 and image.shape[2] != 3):
+        raise InputError(f"expected uint8 HxW or HxWx3 image, got {image.dtype} {image.shape}")
+    image = np.ascontiguousarray(image)
+    msg = image_cls()
+    if header is not None:
+        msg.header = header
+    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
+    msg.encoding = "mono8" if image.ndim == 2 else "bgr8"
+    msg.is_bigendian = 0
+    msg.step = int(image.strides[0])
+    # array.array('B') is taken as-is by the generated setter (bytes would be checked per item).
+    msg.data = array.array("B", image.tobytes())
+    return msg
+
+
+def result_to_msg(result, header, model_name: str, model_version: str,
+                  image_shape: tuple[int, ...]):
+    """core FrameResult -> fer_ros_msgs/EmotionArray with the source header unchanged."""
+    from fer_ros_msgs.msg import Emotion, EmotionArray
+    msg = EmotionArray()
+    msg.header = header
+    msg.model_name = model_name
+    msg.model_version = model_version
+    msg.labels = list(result.labels)
+    height, width = int(image_shape[0]), int(image_shape[1])
+    for face in result.faces:
+        item = Emotion()
+        item.face_id = int(face.track_id)
+        x0, y0, x1, y1 = _clip_box(face.box, width, height)
+        item.roi.x_offset, item.roi.y_offset = x0, y0
+        item.roi.width, item.roi.height = x1 - x0, y1 - y0
+        item.roi.do_rectify = False
+        item.detector_score = float(face.detector_score)
+        item.label = str(face.label)
+        item.confidence = float(face.confidence)
+        item.scores = [float(s) for s in face.scores]
+        msg.faces.append(item)
+    return msg
+
+
+def _clip_box(box, width: int, height: int) -> tuple[int, int, int, int]:
+    """Float box -> integer corners clipped to the image (RegionOfInterest is unsigned)."""
+    x0 = int(np.clip(round(box.x), 0, width))
+    y0 = int(np.clip(round(box.y), 0, height))
+    x1 = int(np.clip(round(box.x + box.w), x0, width))
+    y1 = int(np.clip(round(box.y + box.h), y0, height))
+    return x0, y0, x1, y1

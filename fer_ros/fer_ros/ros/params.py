@@ -1,0 +1,200 @@
+"""Every node setting as a declared ROS parameter -> one typed :class:`NodeConfig`.
+
+The table :data:`PARAMETERS` is the single list of settings: name, default, description,
+range, and whether it can change at run time. ``config/fer.yaml`` holds the same
+defaults for users to copy; the docs table in docs/node.md is generated from
+:data:`PARAMETERS` (``python -m fer_ros.ros.params``).
+
+Parameters under ``pipeline.`` map one to one onto the core ``PipelineConfig``
+(``pipeline.detector.score_threshold`` -> ``PipelineConfig.detector.score_threshold``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, ClassifierConfig,
+                                 DetectorConfig, TrackerConfig)
+from fer_ros.core.errors import ConfigError
+from fer_ros.core.image import DEPTH16_MODES
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared parameter."""
+
+    name: str
+    default: Any
+    description: str
+    runtime: bool = False                        # may change while the node runs
+    range: tuple[float, float] | None = None     # inclusive numeric range
+    choices: tuple[str, ...] | None = None       # allowed string values
+
+    @property
+    def type_name(self) -> str:
+        return type(self.default).__name__
+
+
+P = ParamSpec
+_DET, _CLS, _TRK = DetectorConfig(), ClassifierConfig(), TrackerConfig()  # core defaults
+PARAMETERS: tuple[ParamSpec, ...] = (
+    # --- classifier (model bundle + inference backend): restart-only ---
+    P("pipeline.classifier.bundle", _CLS.bundle,
+      "Model bundle directory (model.onnx + model.json); empty = the installed default bundle"),
+    P("pipeline.classifier.backend", _CLS.backend,
+      "Inference backend; auto = TensorRT, then ONNX Runtime CUDA, then ONNX Runtime CPU",
+      choices=BACKENDS),
+    P("pipeline.classifier.device", _CLS.device, "Device for the backend", choices=DEVICES),
+    P("pipeline.classifier.threads", _CLS.threads, "CPU threads for inference",
+      range=(1, 256)),
+    P("pipeline.classifier.max_batch", _CLS.max_batch,
+      "Most faces classified in one inference call", range=(1, 1024)),
+    P("pipeline.classifier.precision", _CLS.precision, "TensorRT engine precision",
+      choices=PRECISIONS),
+    P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
+      "Where TensorRT engines are cached; empty = next to the ONNX model"),
+    # --- detector ---
+    P("pipeline.detector.kind", _DET.kind, "Face detector", choices=DETECTORS),
+    P("pipeline.detector.model_path", _DET.model_path,
+      "YuNet ONNX file; empty = the copy installed with fer_ros"),
+    P("pipeline.detector.score_threshold", _DET.score_threshold,
+      "Minimum face detector confidence", runtime=True, range=(0.0, 1.0)),
+    P("pipeline.detector.nms_threshold", _DET.nms_threshold,
+      "IoU above which overlapping detections merge", runtime=True, range=(0.0, 1.0)),
+    P("pipeline.detector.min_face_size", _DET.min_face_size,
+      "Smallest face side in pixels that is kept", runtime=True, range=(1, 100_000)),
+    P("pipeline.detector.max_faces", _DET.max_faces,
+      "Most faces classified per frame (highest detector scores first)",
+      runtime=True, range=(1, 1000)),
+    P("pipeline.detector.detect_max_side", _DET.detect_max_side,
+      "Detect on a copy whose longer side is at most this (0 = full resolution)",
+      range=(0, 100_000)),
+    # --- tracker ---
+    P("pipeline.tracker.enabled", _TRK.enabled, "Track faces across frames (stable face ids)"),
+    P("pipeline.tracker.iou_threshold", _TRK.iou_threshold,
+      "Minimum IoU to continue a track", runtime=True, range=(0.0, 1.0)),
+    P("pipeline.tracker.max_missed", _TRK.max_missed,
+      "Frames a track survives without a matching face", runtime=True, range=(0, 100_000)),
+    P("pipeline.tracker.smoothing", _TRK.smoothing,
+      "Weight of a track's history in its moving average of scores (0 = off)",
+      runtime=True, range=(0.0, 0.99)),
+    # --- input / QoS: restart-only ---
+    P("input.compressed", False,
+      "Also subscribe to <image>/compressed (sensor_msgs/CompressedImage, jpeg/png)"),
+    P("input.reliability", "auto",
+      "Image subscription QoS reliability; auto = match the publishers found on the topic",
+      choices=("auto", "reliable", "best_effort")),
+    P("input.depth", 1, "Image subscription QoS keep-last depth", range=(1, 100)),
+    P("input.depth16", "scale",
+      "16-bit images to 8-bit: scale = full 0..65535 range, normalize = per-frame min..max",
+      runtime=True, choices=DEPTH16_MODES),
+    # --- outputs ---
+    P("annotate.enabled", True,
+      "Publish ~/annotated (drawn only while it has subscribers)", runtime=True),
+    P("diagnostics.warn_latency_ms", 200.0,
+      "p95 arrival-to-publish latency above which diagnostics report WARN",
+      runtime=True, range=(0.0, 1e6)),
+    P("diagnostics.error_latency_ms", 1000.0,
+      "p95 latency above which diagnostics report ERROR", runtime=True, range=(0.0, 1e6)),
+    P("diagnostics.warn_drop_ratio", 0.5,
+      "Fraction of input frames dropped (in the window) above which diagnostics WARN",
+      runtime=True, range=(0.0, 1.0)),
+    P("diagnostics.error_drop_ratio", 0.95,
+      "Dropped fraction above which diagnostics report ERROR", runtime=True, range=(0.0, 1.0)),
+    P("diagnostics.window_s", 10.0, "Window for rates, drop ratio and latency percentiles",
+      runtime=True, range=(1.0, 3600.0)),
+)
+SPECS = {spec.name: spec for spec in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The node's typed settings, built from the parameter values."""
+
+    pipeline: dict              # nested dict for core PipelineConfig.from_dict
+    compressed: bool
+    reliability: str
+    depth: int
+    depth16: str
+    annotate: bool
+    warn_latency_ms: float
+    error_latency_ms: float
+    warn_drop_ratio: float
+    error_drop_ratio: float
+    window_s: float
+
+
+def check_value(name: str, value: Any) -> Any:
+    """Validate one parameter value; returns it (ints accepted for floats), else ConfigError."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(SPECS)}")
+    expected = type(spec.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise ConfigError(f"parameter {name} must be {expected.__name__}, "
+                          f"got {type(value).__name__} {value!r}")
+    if spec.range is not None and not spec.range[0] <= value <= spec.range[1]:
+        raise ConfigError(f"parameter {name} = {value} is outside "
+                          f"[{spec.range[0]}, {spec.range[1]}]")
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"parameter {name} = {value!r} is not one of {list(spec.choices)}")
+    return value
+
+
+def check_consistency(values: dict[str, Any]) -> None:
+    """Cross-parameter rules (warn limits below error limits)."""
+    for kind in ("latency_ms", "drop_ratio"):
+        warn, error = values[f"diagnostics.warn_{kind}"], values[f"diagnostics.error_{kind}"]
+        if warn > error:
+            raise ConfigError(f"diagnostics.warn_{kind} ({warn}) must not exceed "
+                              f"diagnostics.error_{kind} ({error})")
+
+
+def build_config(values: dict[str, Any]) -> NodeConfig:
+    """Validated parameter values (name -> value) -> NodeConfig."""
+    values = {name: check_value(name, values.get(name, SPECS[name].default)) for name in SPECS}
+    check_consistency(values)
+    return NodeConfig(
+        pipeline=pipeline_dict(values),
+        compressed=values["input.compressed"],
+        reliability=values["input.reliability"],
+        depth=values["input.depth"],
+        depth16=values["input.depth16"],
+        annotate=values["annotate.enabled"],
+        warn_latency_ms=values["diagnostics.warn_latency_ms"],
+        error_latency_ms=values["diagnostics.error_latency_ms"],
+        warn_drop_ratio=values["diagnostics.warn_drop_ratio"],
+        error_drop_ratio=values["diagnostics.error_drop_ratio"],
+        window_s=values["diagnostics.window_s"],
+    )
+
+
+def pipeline_dict(values: dict[str, Any]) -> dict:
+    """``pipeline.a.b`` parameters -> {"a": {"b": value}} for PipelineConfig.from_dict."""
+    nested: dict = {}
+    for name, value in values.items():
+        if not name.startswith("pipeline."):
+            continue
+        section, key = name[len("pipeline."):].split(".", 1)
+        nested.setdefault(section, {})[key] = value
+    return nested
+
+
+def markdown_table() -> str:
+    """The parameter table for docs/node.md."""
+    lines = ["| parameter | type | default | range / choices | runtime | description |",
+             "|---|---|---|---|---|---|"]
+    for s in PARAMETERS:
+        allowed = (f"{s.range[0]} .. {s.range[1]}" if s.range else
+                   ", ".join(s.choices) if s.choices else "")
+        default = f'"{s.default}"' if isinstance(s.default, str) else str(s.default).lower() \
+            if isinstance(s.default, bool) else s.default
+        lines.append(f"| `{s.name}` | {s.type_name} | {default} | {allowed} | "
+                     f"{'yes' if s.runtime else 'restart'} | {s.description} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
