@@ -1,0 +1,47 @@
+"""Export a `fer-ros train` checkpoint as a model bundle (model.onnx + model.json).
+
+    fer-ros export runs/fer2013_resnet18/best.pt fer_ros/models/default \\
+        --name fer2013_resnet18 --version 1.0.0
+
+The export checks itself: PyTorch and ONNX Runtime must agree on every top-1 class
+of real validation faces (max abs difference reported), else nothing is written.
+The bundle's accuracy on the validation split is measured with ONNX Runtime.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "checkpoint -> verified ONNX model bundle"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fer_ros.training.export import DEFAULT_DATA
+    parser.add_argument("checkpoint", help="best.pt / last.pt written by `fer-ros train`")
+    parser.add_argument("out_dir", help="bundle directory to write (created if missing)")
+    parser.add_argument("--name", help="bundle name (default: <dataset>_<arch>)")
+    parser.add_argument("--version", default="1.0.0", help="bundle version (default: 1.0.0)")
+    parser.add_argument("--metrics-json", help="evaluation JSON whose numbers go into "
+                        "model.json metrics (flat object or under a 'metrics' key)")
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="FER2013 csv(.gz) for the parity check and accuracy")
+    parser.add_argument("--parity-faces", type=int, default=64,
+                        help="real validation faces compared PyTorch vs ONNX (default 64)")
+    parser.add_argument("--val-samples", type=int, default=0,
+                        help="validation faces for the bundle's accuracy (0 = whole split)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fer_ros.core.errors import FerError
+    from fer_ros.training.export import ExportError, export_bundle
+    try:
+        result = export_bundle(args.checkpoint, args.out_dir, name=args.name,
+                               version=args.version, metrics_json=args.metrics_json,
+                               data=args.data, parity_faces=args.parity_faces,
+                               val_samples=args.val_samples)
+    except (ExportError, FerError, FileNotFoundError, ValueError) as exc:
+        print(f"fer-ros export: error: {exc}")
+        return 1
+    print(json.dumps({"bundle": args.out_dir, "parity": result["parity"],
+                      "metrics": result["metrics"]}, indent=2))
+    return 0
