@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# One idempotent setup step for `make setup`, `make test` and `make demo`:
+#   1. .venv/ (Python 3.11: the ROS 2 wheels on PyPI are cp311) if missing;
+#   2. pinned dependencies (requirements.txt, requirements-train.txt, constraints.txt), skipped
+#      when a stamp in .venv/ holds the same hash of those files;
+#   3. repoint the ROS wheels' CMake exports at this machine's Python (needed to build messages);
+#   4. `colcon build --symlink-install` of fer_ros_msgs and fer_ros into build/ install/ log/
+#      (incremental; skipped when nothing it depends on changed).
+# Environment: PYTHON (interpreter for a new venv, default python3.11 or python3),
+#              FER_ROS_SKIP_TRAIN_DEPS=1 (do not install torch/torchvision: robot-only setup).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$REPO/.venv"
+cd "$REPO"
+
+log() { echo "[setup] $*"; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+create_venv() {
+  [[ -x "$VENV/bin/python" ]] && return 0
+  local python=${PYTHON:-$(command -v python3.11 || command -v python3)}
+  "$python" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || {
+    echo "[setup] error: $python is not Python 3.11; the ROS 2 wheels on PyPI are cp311." >&2
+    echo "[setup] fix: install Python 3.11 and run PYTHON=/path/to/python3.11 $0" >&2
+    exit 1
+  }
+  log "creating $VENV with $python"
+  "$python" -m venv "$VENV"
+}
+
+requirement_files() {
+  echo requirements.txt
+  [[ ${FER_ROS_SKIP_TRAIN_DEPS:-0} == 1 ]] || echo requirements-train.txt
+}
+
+install_deps() {
+  local stamp="$VENV/.fer_ros_deps.sha256" files want
+  mapfile -t files < <(requirement_files)
+  want=$(hash_of "${files[@]}" constraints.txt "${BASH_SOURCE[0]}")
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    log "dependencies up to date (${files[*]})"
+    return 0
+  fi
+  log "installing pinned dependencies: ${files[*]} (constraints.txt)"
+  local args=()
+  for f in "${files[@]}"; do args+=(-r "$f"); done
+  # The machine's pip config lists local mirrors that lack some projects; its warnings are noise.
+  "$VENV/bin/pip" install --disable-pip-version-check -q "${args[@]}" -c constraints.txt \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  fix_cmake_exports
+  echo "$want" > "$stamp"
+}
+
+# The ros-* wheels were built in a manylinux image; their exported CMake targets name its Python
+# (/opt/python/cp311-cp311). Point them at this venv's Python and numpy headers, or building
+# fer_ros_msgs fails. Run after the final numpy install.
+fix_cmake_exports() {
+  local pyinc npinc
+  pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  npinc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
+  # grep exits 1 when there is nothing (left) to fix: not an error.
+  { grep -rl --include='*.cmake' /opt/python/cp311-cp311 "$VENV/share" || true; } | xargs -r sed -i \
+    -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" \
+    -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g"
+  log "CMake exports point at $pyinc"
+}
+
+# Hash of what colcon builds from: package manifests, build files, messages, and the list of
+# installable files (data_files are globbed, so a new launch/config/model file needs a rebuild).
+# Python sources are symlinked (--symlink-install), so editing them needs no rebuild.
+build_inputs_hash() {
+  {
+    cat fer_ros_msgs/package.xml fer_ros_msgs/CMakeLists.txt fer_ros_msgs/msg/*.msg
+    cat fer_ros/package.xml fer_ros/setup.py fer_ros/setup.cfg
+    (cd fer_ros && for dir in launch config models resource; do
+       if [[ -d $dir ]]; then find "$dir" ! -path '*__pycache__*' ! -name '*.pyc'; fi
+     done | sort)
+    cat "$VENV/.fer_ros_deps.sha256"
+  } | sha256sum | cut -d' ' -f1
+}
+
+colcon_build() {
+  local stamp="$REPO/install/.fer_ros_build.sha256" want
+  want=$(build_inputs_hash)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" && -f install/setup.bash ]]; then
+    log "colcon build up to date"
+    return 0
+  fi
+  log "colcon build --symlink-install (fer_ros_msgs, fer_ros)"
+  # The venv is the ROS prefix: CMake and ament find the ros-* wheels' share/ there.
+  ( export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" \
+           CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV"
+    colcon build --symlink-install --base-paths "$REPO" \
+      --cmake-args -DBUILD_TESTING=OFF )
+  echo "$want" > "$stamp"
+}
+
+create_venv
+install_deps
+colcon_build
+log "done: source .venv/bin/activate; set +u; source install/setup.bash; set -u"
