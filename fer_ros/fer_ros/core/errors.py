@@ -11,3 +11,7 @@ class InputError(FerError, ValueError):
 
 class ModelError(FerError, RuntimeError):
     """A model bundle, network file or engine cannot be loaded or used."""
+
+
+class ConfigError(FerError, ValueError):
+    """A configuration value (YAML, CLI or ROS parameter) is out of range or unknown."""

@@ -1,0 +1,145 @@
+"""The one typed configuration of the inference pipeline.
+
+YAML / CLI / ROS parameters -> ``PipelineConfig.from_dict`` -> the parts. Values are
+checked once here, so a bad setting fails at start-up with the valid range.
+
+    cfg = PipelineConfig.from_dict({"detector": {"score_threshold": 0.8},
+                                    "classifier": {"backend": "onnxruntime", "threads": 2}})
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from fer_ros.core.errors import ConfigError
+
+DETECTORS = ("yunet", "haar")
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp16", "fp32")
+
+
+def _check_range(name: str, value, low, high) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be in [{low}, {high}], got {value}")
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass
+class DetectorConfig:
+    """Face detection. ``detect_max_side`` > 0 detects on a copy whose longer side is at
+    most that many pixels (faster), boxes are mapped back to full resolution."""
+
+    kind: str = "yunet"
+    model_path: str = ""            # "" = the packaged YuNet model
+    score_threshold: float = 0.6    # YuNet score in [0, 1]
+    nms_threshold: float = 0.3      # IoU above which YuNet merges boxes
+    min_face_size: int = 24         # px, full-resolution box side; smaller faces are dropped
+    max_faces: int = 10             # keep the highest-scoring faces; the rest are counted
+    detect_max_side: int = 0        # 0 = detect at full resolution
+    haar_scale_factor: float = 1.1
+    haar_min_neighbors: int = 5
+
+    def __post_init__(self) -> None:
+        _check_choice("detector.kind", self.kind, DETECTORS)
+        _check_range("detector.score_threshold", self.score_threshold, 0.0, 1.0)
+        _check_range("detector.nms_threshold", self.nms_threshold, 0.0, 1.0)
+        _check_range("detector.min_face_size", self.min_face_size, 1, 100_000)
+        _check_range("detector.max_faces", self.max_faces, 1, 1000)
+        if self.detect_max_side != 0:
+            _check_range("detector.detect_max_side", self.detect_max_side, 32, 100_000)
+        _check_range("detector.haar_scale_factor", self.haar_scale_factor, 1.01, 2.0)
+        _check_range("detector.haar_min_neighbors", self.haar_min_neighbors, 0, 100)
+
+
+@dataclass
+class ClassifierConfig:
+    """Emotion classification: which bundle, which engine, how many threads."""
+
+    bundle: str = ""                # "" = the packaged default bundle
+    backend: str = "auto"           # auto: TensorRT, then ORT CUDA, then ORT CPU
+    device: str = "auto"            # cpu forbids GPU backends under auto
+    threads: int = 2                # CPU intra-op threads (ORT, torch)
+    max_batch: int = 16             # faces per inference call; larger frames are chunked
+    precision: str = "fp16"         # TensorRT engine precision
+    engine_cache_dir: str = ""      # "" = next to the ONNX model
+    checkpoint: str = ""            # torch backend: training checkpoint (.pt)
+
+    def __post_init__(self) -> None:
+        _check_choice("classifier.backend", self.backend, BACKENDS)
+        _check_choice("classifier.device", self.device, DEVICES)
+        _check_choice("classifier.precision", self.precision, PRECISIONS)
+        _check_range("classifier.threads", self.threads, 1, 256)
+        _check_range("classifier.max_batch", self.max_batch, 1, 1024)
+
+
+@dataclass
+class TrackerConfig:
+    """IoU tracking across frames; ``smoothing`` is the weight of a track's history in
+    the exponential average of its probabilities (0 = no smoothing)."""
+
+    enabled: bool = True
+    iou_threshold: float = 0.3      # minimum IoU to continue a track
+    max_missed: int = 5             # frames a track survives without a matching face
+    smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check_range("tracker.iou_threshold", self.iou_threshold, 0.0, 1.0)
+        _check_range("tracker.max_missed", self.max_missed, 0, 100_000)
+        _check_range("tracker.smoothing", self.smoothing, 0.0, 0.99)
+
+
+@dataclass
+class PipelineConfig:
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "PipelineConfig":
+        """Nested dict (e.g. parsed YAML) -> config; unknown keys are an error, not ignored."""
+        data = dict(data or {})
+        parts = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(parts)
+        if unknown:
+            raise ConfigError(f"unknown config section(s) {sorted(unknown)}; "
+                              f"valid: {sorted(parts)}")
+        kinds = {"detector": DetectorConfig, "classifier": ClassifierConfig,
+                 "tracker": TrackerConfig}
+        return cls(**{name: _build(kinds[name], name, data.get(name)) for name in kinds})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _build(kind, section: str, values: dict | None):
+    values = dict(values or {})
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown {section} setting(s) {sorted(unknown)}; "
+                          f"valid: {sorted(fields)}")
+    typed = {}
+    for name, value in values.items():
+        default = fields[name].default
+        typed[name] = _coerce(f"{section}.{name}", value, type(default))
+    return kind(**typed)
+
+
+def _coerce(name: str, value, kind):
+    """YAML/ROS give ints for floats and strings for everything; accept the safe cases."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")

@@ -1,0 +1,153 @@
+"""Face detection behind one small interface: YuNet (default) and OpenCV's Haar cascade.
+
+    detector = make_detector(DetectorConfig(score_threshold=0.7))
+    detections, dropped = detector.detect(frame_bgr_or_gray)
+
+Boxes are in full-resolution pixels, clipped to the image, sorted by score
+(best first) and capped at ``max_faces``; ``dropped`` counts the faces cut by the cap.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.config import DetectorConfig
+from fer_ros.core.errors import ConfigError, ModelError
+from fer_ros.core.image import check_frame
+from fer_ros.core.paths import YUNET_RELATIVE, find_model_file
+from fer_ros.core.types import Box, Detection
+
+HAAR_FILE = "haarcascade_frontalface_default.xml"
+
+
+class FaceDetector(abc.ABC):
+    """Finds faces in uint8 BGR or gray frames."""
+
+    name = "detector"
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self.config = config
+
+    def detect(self, image: np.ndarray) -> tuple[list[Detection], int]:
+        """All faces of a frame, best first, at most ``max_faces``; plus how many were cut."""
+        image = check_frame(image)
+        height, width = image.shape[:2]
+        small, scale = self._downscaled(image)
+        raw = self._detect_raw(small, scale)
+        return self._finish(raw, scale, width, height)
+
+    def update(self, **changes) -> None:
+        """Change thresholds at runtime (validated like the start-up configuration)."""
+        if "kind" in changes or "model_path" in changes:
+            raise ConfigError("detector kind/model_path cannot change at runtime; restart")
+        self.config = dataclasses.replace(self.config, **changes)
+        self._configure()
+
+    def _configure(self) -> None:
+        """Push the current config into the underlying engine (override when needed)."""
+
+    @abc.abstractmethod
+    def _detect_raw(self, image: np.ndarray,
+                    scale: float) -> list[tuple[float, float, float, float, float]]:
+        """(x, y, w, h, score) rows in the coordinates of ``image`` (frame * ``scale``)."""
+
+    def _downscaled(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        limit = self.config.detect_max_side
+        longest = max(image.shape[:2])
+        if not limit or longest <= limit:
+            return image, 1.0
+        scale = limit / longest
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+    def _finish(self, raw, scale: float, width: int, height: int):
+        cfg = self.config
+        found = []
+        for x, y, w, h, score in raw:
+            box = Box(x / scale, y / scale, w / scale, h / scale).clipped(width, height)
+            if min(box.w, box.h) >= cfg.min_face_size and score >= cfg.score_threshold:
+                found.append(Detection(box, float(min(max(score, 0.0), 1.0))))
+        found.sort(key=lambda d: d.score, reverse=True)
+        dropped = max(0, len(found) - cfg.max_faces)
+        return found[:cfg.max_faces], dropped
+
+
+class YuNetDetector(FaceDetector):
+    """OpenCV Zoo YuNet through ``cv2.FaceDetectorYN``; input size follows each frame."""
+
+    name = "yunet"
+
+    def __init__(self, config: DetectorConfig) -> None:
+        super().__init__(config)
+        path = Path(config.model_path) if config.model_path else find_model_file(YUNET_RELATIVE)
+        if not path.is_file():
+            raise ModelError(f"YuNet model {path} does not exist; set detector.model_path to "
+                             f"the .onnx file or leave it empty for the packaged copy")
+        self.model_path = path
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320),
+                                                  config.score_threshold,
+                                                  config.nms_threshold, 5000)
+        except cv2.error as exc:
+            raise ModelError(f"YuNet model {path} cannot be loaded ({exc.err}); the file is "
+                             "corrupt or not a YuNet ONNX model: re-copy it") from None
+        self._size = (320, 320)
+
+    def _configure(self) -> None:
+        self._net.setScoreThreshold(self.config.score_threshold)
+        self._net.setNMSThreshold(self.config.nms_threshold)
+
+    def _detect_raw(self, image, scale):
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        size = (image.shape[1], image.shape[0])
+        if size != self._size:
+            self._net.setInputSize(size)
+            self._size = size
+        _, faces = self._net.detect(image)
+        if faces is None:
+            return []
+        return [(float(f[0]), float(f[1]), float(f[2]), float(f[3]), float(f[14]))
+                for f in faces]
+
+
+class HaarDetector(FaceDetector):
+    """OpenCV's frontal-face Haar cascade: no model file, no calibrated score (reported 1.0).
+
+    ``score_threshold`` and ``nms_threshold`` do not apply; ``haar_min_neighbors`` plays
+    the role of the threshold. Needs OpenCV 4.x (OpenCV 5 dropped CascadeClassifier).
+    """
+
+    name = "haar"
+
+    def __init__(self, config: DetectorConfig) -> None:
+        super().__init__(config)
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ModelError(f"OpenCV {cv2.__version__} has no CascadeClassifier (removed in "
+                             "OpenCV 5); install opencv-python-headless<5 or use detector yunet")
+        path = Path(cv2.data.haarcascades) / HAAR_FILE
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ModelError(f"Haar cascade {path} cannot be loaded; reinstall "
+                             "opencv-python-headless or use detector yunet")
+
+    def _detect_raw(self, image, scale):
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        scale_min = max(1, int(self.config.min_face_size * scale))
+        rects = self._cascade.detectMultiScale(
+            cv2.equalizeHist(gray), scaleFactor=self.config.haar_scale_factor,
+            minNeighbors=self.config.haar_min_neighbors, minSize=(scale_min, scale_min))
+        return [(float(x), float(y), float(w), float(h), 1.0) for x, y, w, h in rects]
+
+
+DETECTOR_KINDS = {"yunet": YuNetDetector, "haar": HaarDetector}
+
+
+def make_detector(config: DetectorConfig) -> FaceDetector:
+    if config.kind not in DETECTOR_KINDS:
+        raise ConfigError(f"unknown detector {config.kind!r}; valid: {', '.join(DETECTOR_KINDS)}")
+    return DETECTOR_KINDS[config.kind](config)
