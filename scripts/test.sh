@@ -13,4 +13,6 @@ set +u  # colcon's setup scripts read unset variables
 source install/setup.bash
 set -u
 
-exec python -m pytest fer_ros/test "$@"
+# FER_ROS_TEST_PATHS: run other test paths the same way (test_suite_exit_code.py uses it).
+read -r -a test_paths <<< "${FER_ROS_TEST_PATHS:-fer_ros/test}"
+exec python -m pytest "${test_paths[@]}" "$@"
