@@ -126,11 +126,11 @@ def _build(kind, section: str, values: dict | None):
     typed = {}
     for name, value in values.items():
         default = fields[name].default
-        typed[name] = _coerce(f"{section}.{name}", value, type(default))
+        typed[name] = coerce_value(f"{section}.{name}", value, type(default))
     return kind(**typed)
 
 
-def _coerce(name: str, value, kind):
+def coerce_value(name: str, value, kind):
     """YAML/ROS give ints for floats and strings for everything; accept the safe cases."""
     if kind is bool:
         if isinstance(value, bool):

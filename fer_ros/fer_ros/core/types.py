@@ -66,8 +66,12 @@ class FaceEmotion:
 
 @dataclass
 class FrameResult:
-    """Everything the pipeline found in one frame, with per-stage timings in ms."""
+    """Everything the pipeline found in one frame, with per-stage timings in ms.
+
+    ``dropped_faces`` counts detected faces beyond the ``max_faces`` cap (not classified).
+    """
 
     faces: list[FaceEmotion]
     labels: tuple[str, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    dropped_faces: int = 0

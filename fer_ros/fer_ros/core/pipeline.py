@@ -1,0 +1,169 @@
+"""The inference pipeline: frame -> detect -> preprocess -> classify (one batch) -> track.
+
+    from fer_ros.core.config import PipelineConfig
+    from fer_ros.core.pipeline import Pipeline
+
+    pipeline = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 2}}))
+    result = pipeline.process(frame_bgr)            # or process_encoded(array, "rgb8")
+    for face in result.faces:
+        print(face.track_id, face.label, face.confidence, face.box)
+    print(result.timings_ms)                         # detect, preprocess, classify, track, total
+
+ROS-free and torch-free: the node, the bag tools, the benchmarks and ``fer-ros detect``
+all run this same code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+
+from fer_ros.core.bundle import Bundle, load_bundle
+from fer_ros.core.classify import select_backend
+from fer_ros.core.config import DetectorConfig, PipelineConfig, TrackerConfig, coerce_value
+from fer_ros.core.detect import make_detector
+from fer_ros.core.errors import ConfigError
+from fer_ros.core.image import check_frame, to_bgr8
+from fer_ros.core.preprocess import preprocess_faces
+from fer_ros.core.track import IouTracker
+from fer_ros.core.types import Box, FaceEmotion, FrameResult
+
+log = logging.getLogger(__name__)
+
+#: detector settings that can change while running (kind and model file need a restart)
+RUNTIME_DETECTOR_FIELDS = ("score_threshold", "nms_threshold", "min_face_size", "max_faces",
+                           "detect_max_side", "haar_scale_factor", "haar_min_neighbors")
+RUNTIME_TRACKER_FIELDS = tuple(f.name for f in dataclasses.fields(TrackerConfig))
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Pipeline:
+    """Builds detector, classifier backend and tracker from one :class:`PipelineConfig`."""
+
+    def __init__(self, config: PipelineConfig | None = None, bundle: Bundle | None = None) -> None:
+        self.config = config or PipelineConfig()
+        self.bundle = bundle or load_bundle(self.config.classifier.bundle or None)
+        self.detector = make_detector(self.config.detector)
+        self.backend = select_backend(self.config.classifier, self.bundle)
+        self.tracker = IouTracker(self.config.tracker)
+        log.info("pipeline: detector %s, model %s %s (%d labels), backend %s",
+                 self.detector.name, self.model_name, self.model_version,
+                 len(self.labels), self.backend_name)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.bundle.labels
+
+    @property
+    def model_name(self) -> str:
+        return self.bundle.name
+
+    @property
+    def model_version(self) -> str:
+        return self.bundle.version
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def reset_tracks(self) -> None:
+        """Forget all tracks (e.g. between unrelated videos); ids restart at 0."""
+        self.tracker.reset()
+
+    def process_encoded(self, array: np.ndarray, encoding: str,
+                        depth16: str = "scale") -> FrameResult:
+        """Decode a raw camera buffer (ROS encoding name) then :meth:`process` it."""
+        start = time.perf_counter()
+        image = to_bgr8(array, encoding, depth16)
+        decode_ms = _ms(start)
+        result = self.process(image)
+        result.timings_ms["decode"] = decode_ms
+        result.timings_ms["total"] += decode_ms
+        return result
+
+    def process(self, image: np.ndarray) -> FrameResult:
+        """One uint8 BGR (HxWx3) or gray (HxW) frame -> every face with its emotion."""
+        image = check_frame(image)
+        timings = {}
+        start = t = time.perf_counter()
+        detections, dropped = self.detector.detect(image)
+        timings["detect"] = _ms(t)
+        if dropped:
+            log.debug("%d faces above max_faces=%d were dropped", dropped,
+                      self.detector.config.max_faces)
+        boxes = [d.box for d in detections]
+        probs = self.classify_boxes(image, boxes, timings)
+        t = time.perf_counter()
+        ids, probs = self.tracker.update(boxes, probs)
+        timings["track"] = _ms(t)
+        faces = [self._face(d, tid, p) for d, tid, p in zip(detections, ids, probs)]
+        timings["total"] = _ms(start)
+        return FrameResult(faces=faces, labels=self.labels, timings_ms=timings,
+                           dropped_faces=dropped)
+
+    def classify_boxes(self, image: np.ndarray, boxes: list[Box],
+                       timings: dict | None = None) -> np.ndarray:
+        """Probabilities (N, K) for faces at known boxes (no detection, no tracking)."""
+        timings = {} if timings is None else timings
+        t = time.perf_counter()
+        batch = preprocess_faces(image, [b.as_tuple() for b in boxes], self.bundle.input_spec)
+        timings["preprocess"] = _ms(t)
+        t = time.perf_counter()
+        probs = self.backend.infer(batch)
+        timings["classify"] = _ms(t)
+        return probs
+
+    def _face(self, detection, track_id: int, probs: np.ndarray) -> FaceEmotion:
+        best = int(np.argmax(probs))
+        return FaceEmotion(box=detection.box, detector_score=detection.score, track_id=track_id,
+                           label=self.labels[best], confidence=float(probs[best]),
+                           scores=np.asarray(probs, np.float32))
+
+    def update_thresholds(self, detector: dict | None = None, tracker: dict | None = None,
+                          classifier: dict | None = None, **flat) -> None:
+        """Change detector/tracker settings while running; all-or-nothing.
+
+        Accepts sections (``detector={"score_threshold": 0.8}``) or flat names
+        (``score_threshold=0.8, smoothing=0.3``). Classifier settings need a restart.
+        """
+        if classifier:
+            raise ConfigError(f"classifier settings {sorted(classifier)} cannot change at "
+                              "runtime; restart the pipeline with the new configuration")
+        det, trk = dict(detector or {}), dict(tracker or {})
+        for name, value in flat.items():
+            if name in RUNTIME_DETECTOR_FIELDS:
+                det[name] = value
+            elif name in RUNTIME_TRACKER_FIELDS:
+                trk[name] = value
+            else:
+                raise ConfigError(f"unknown or restart-only setting {name!r}; runtime settings: "
+                                  f"{', '.join(RUNTIME_DETECTOR_FIELDS + RUNTIME_TRACKER_FIELDS)}")
+        bad = set(det) - set(RUNTIME_DETECTOR_FIELDS)
+        if bad:
+            raise ConfigError(f"detector settings {sorted(bad)} cannot change at runtime; "
+                              f"runtime ones: {', '.join(RUNTIME_DETECTOR_FIELDS)}")
+        # replace() re-runs validation; build both before applying either (all-or-nothing)
+        new_det: DetectorConfig = _replace(self.config.detector, det, "detector")
+        new_trk: TrackerConfig = _replace(self.config.tracker, trk, "tracker")
+        self.detector.update(**det)
+        self.tracker.update_config(**trk)
+        self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def _replace(config, changes: dict, section: str):
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown {section} setting(s) {sorted(unknown)}")
+    typed = {k: coerce_value(f"{section}.{k}", v, type(fields[k].default)) for k, v in changes.items()}
+    changes.clear()
+    changes.update(typed)
+    return dataclasses.replace(config, **typed)
