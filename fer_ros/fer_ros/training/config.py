@@ -41,6 +41,8 @@ class TrainConfig:
     input_size: int = 64
     channels: int = 1
     crop_margin: float = 0.15
+    norm_mean: float = 0.5                # pixels in [0, 1] -> (x - mean) / std, every channel
+    norm_std: float = 0.5                 # mean 0, std 1 = plain [0, 1] scaling (ResNet152 system)
     # model
     arch: str = "resnet18"
     head: str = "linear"
@@ -93,6 +95,14 @@ class TrainConfig:
             raise ValueError(f"unfreeze_stages must be 1..4, got {self.unfreeze_stages}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        if not 0 <= self.warmup_head_epochs < self.epochs:
+            raise ValueError(f"warmup_head_epochs must be in [0, epochs={self.epochs}), got "
+                             f"{self.warmup_head_epochs}")
+        if self.label_mode != "majority" and self.dataset != "ferplus":
+            raise ValueError(f"label_mode {self.label_mode!r} needs FER+ votes; use "
+                             "--dataset ferplus --labels fer2013new.csv or label_mode majority")
         return self
 
     def to_dict(self) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,27 +60,36 @@ def _open_text(path: Path):
 
 
 def parse_pixels(text: str, where: str, side: int = 48) -> np.ndarray:
-    values = text.split()
-    if len(values) != side * side:
-        raise DatasetError(f"{where}: expected {side * side} pixel values, got {len(values)}")
-    try:
-        pixels = np.array(values, dtype=np.int32)
-    except ValueError:
-        raise DatasetError(f"{where}: pixel values must be integers") from None
+    # np.fromstring is ~6x faster than split(); with warnings as errors it also
+    # rejects anything that is not a space-separated integer list.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            pixels = np.fromstring(text, dtype=np.int32, sep=" ")
+        except (ValueError, DeprecationWarning):
+            raise DatasetError(f"{where}: pixel values must be space-separated integers") \
+                from None
+    if len(pixels) != side * side:
+        raise DatasetError(f"{where}: expected {side * side} pixel values, got {len(pixels)}")
     if pixels.min() < 0 or pixels.max() > 255:
         raise DatasetError(f"{where}: pixel values must be in 0..255")
     return pixels.astype(np.uint8).reshape(side, side)
 
 
-def read_fer2013_rows(path: str | Path):
-    """Yield (line_number, emotion:int, pixels:uint8 48x48, usage) for every row."""
+def read_fer2013_rows(path: str | Path, parse=None):
+    """Yield (line_number, emotion:int, pixels, usage) for every row.
+
+    ``parse(row_index, usage) -> bool`` selects the rows whose pixels are decoded
+    (the slow part); the others yield ``pixels=None``. Default: all rows.
+    """
     path = Path(path)
     with _open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
             raise DatasetError(f"{path}:1: expected header 'emotion,pixels,Usage', got {header}")
-        for line, row in enumerate(reader, start=2):
+        for index, row in enumerate(reader):
+            line = index + 2
             where = f"{path}:{line}"
             if len(row) != 3:
                 raise DatasetError(f"{where}: expected 3 columns, got {len(row)}")
@@ -92,7 +102,8 @@ def read_fer2013_rows(path: str | Path):
                                    f"valid: 0..{len(FER2013_LABELS) - 1}")
             if row[2] not in FER2013_SPLITS:
                 raise DatasetError(f"{where}: unknown Usage {row[2]!r}; valid: {FER2013_SPLITS}")
-            yield line, emotion, parse_pixels(row[1], where), row[2]
+            wanted = parse is None or parse(index, row[2])
+            yield line, emotion, parse_pixels(row[1], where) if wanted else None, row[2]
 
 
 def load_fer2013(path: str | Path, *splits: str) -> list[FaceSet]:
@@ -102,7 +113,7 @@ def load_fer2013(path: str | Path, *splits: str) -> list[FaceSet]:
             raise DatasetError(f"unknown FER2013 split {split!r}; valid: {FER2013_SPLITS}")
     images = {s: [] for s in splits}
     targets = {s: [] for s in splits}
-    for _, emotion, pixels, usage in read_fer2013_rows(path):
+    for _, emotion, pixels, usage in read_fer2013_rows(path, lambda _, u: u in images):
         if usage in images:
             images[usage].append(pixels)
             targets[usage].append(emotion)

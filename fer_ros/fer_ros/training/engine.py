@@ -34,6 +34,21 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: fl
     return loss.sum(1).mean()
 
 
+def sample_targets(target: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """FER+ "probability" mode: one class drawn from each row's vote distribution."""
+    return torch.multinomial(target, 1, generator=gen).squeeze(1)
+
+
+def _all_reduce_sum(values: list[float], world: int) -> list[float]:
+    """Sum per-rank counters so every rank logs the whole epoch's loss/accuracy."""
+    if world == 1:
+        return values
+    import torch.distributed as dist
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
 def batches(n: int, batch_size: int, gen: torch.Generator | None, drop_last: bool):
     order = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
     stop = n - n % batch_size if drop_last and n >= batch_size else n
@@ -55,7 +70,10 @@ def train_one_epoch(model, optimizer, scheduler, x, y, cfg, augment, gen, device
     for index in bar:
         index = index[rank::world]
         xb = augment(x[index], gen) if augment else x[index]
-        yb = y[index].to(device)
+        yb = y[index]
+        if yb.ndim == 2 and cfg.label_mode == "probability":
+            yb = sample_targets(yb, gen)
+        yb = yb.to(device)
         xb = xb.to(device, memory_format=torch.channels_last if cfg.channels_last
                    else torch.contiguous_format)
         with autocast_for(device, cfg.amp):
@@ -72,8 +90,9 @@ def train_one_epoch(model, optimizer, scheduler, x, y, cfg, augment, gen, device
         total_loss += loss.item() * len(index)
         rate = seen / (time.perf_counter() - start)
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
-                        img_s=f"{rate:.0f}")
+                        img_s=f"{rate * world:.0f}", refresh=False)
     seconds = time.perf_counter() - start
+    total_loss, correct, seen = _all_reduce_sum([total_loss, correct, seen], world)
     return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
             "img_per_s": seen / seconds, "train_seconds": seconds}
 

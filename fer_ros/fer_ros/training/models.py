@@ -105,24 +105,57 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights {path} do not exist; pass a local "
                                 "torchvision .pth or a fer_ros checkpoint")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if "model" in state and isinstance(state["model"], dict):  # our checkpoint
-        source = state["model"]
-    else:  # plain torchvision resnet state dict: prefix trunk.
-        source = {f"trunk.{k}": v for k, v in state.items() if not k.startswith("fc.")}
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for foreign/corrupt files
+        raise ValueError(f"pretrained weights {path} cannot be read with weights_only=True "
+                         f"({exc}); save a state dict: torch.save(model.state_dict(), path)") \
+            from None
     target = model.state_dict()
     loaded = {}
-    for key, value in source.items():
-        if key not in target:
-            continue
-        want = target[key]
-        if key == "trunk.conv1.weight" and value.shape[1] == 3 and want.shape[1] == 1 \
-                and value.shape[2:] == want.shape[2:]:
-            value = value.sum(dim=1, keepdim=True)
-        if value.shape == want.shape:
-            loaded[key] = value
+    for key, value in _source_tensors(state).items():
+        if key in target:
+            value = _adapt_first_layer(key, value, target[key])
+            if value.shape == target[key].shape:
+                loaded[key] = value
+    if not any(k.startswith("trunk.layer") for k in loaded):
+        raise ValueError(f"pretrained weights {path} share no ResNet stage with "
+                         f"{type(model.trunk).__name__}; use weights of the same arch "
+                         "(a torchvision resnet state dict or a fer_ros checkpoint)")
     model.load_state_dict(loaded, strict=False)
     return sorted(set(target) - set(loaded))
+
+
+def _source_tensors(state: dict) -> dict:
+    """Our checkpoint ({"model": ...}) as is; torchvision state dicts prefixed with trunk."""
+    if isinstance(state.get("model"), dict):
+        return state["model"]
+    if isinstance(state.get("state_dict"), dict):  # common wrapper of other trainers
+        state = state["state_dict"]
+    tensors = {k.removeprefix("module."): v for k, v in state.items()
+               if isinstance(v, torch.Tensor)}
+    return {f"trunk.{k}": v for k, v in tensors.items() if not k.startswith("fc.")}
+
+
+def _adapt_first_layer(key: str, value: torch.Tensor, want: torch.Tensor) -> torch.Tensor:
+    """RGB conv1 -> gray by summing the colour filters (same response to a gray image);
+    gray -> RGB by spreading it over the three channels."""
+    if key != "trunk.conv1.weight" or value.shape[2:] != want.shape[2:]:
+        return value
+    if value.shape[1] == 3 and want.shape[1] == 1:
+        return value.sum(dim=1, keepdim=True)
+    if value.shape[1] == 1 and want.shape[1] == 3:
+        return value.repeat(1, 3, 1, 1) / 3
+    return value
+
+
+def model_from_checkpoint(state: dict) -> FerResNet:
+    """The fp32 eval-mode network of a ``fer-ros train`` checkpoint (already loaded)."""
+    cfg = state["config"]
+    model = create_model(cfg["arch"], len(state["labels"]), cfg["channels"], cfg["stem"],
+                         cfg["head"], cfg["dropout"])
+    model.load_state_dict(state["model"])
+    return model.float().eval()
 
 
 def set_trainable(model: FerResNet, unfreeze_stages: int, head_only: bool = False) -> None:

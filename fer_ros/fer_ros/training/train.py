@@ -33,7 +33,7 @@ LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "
 
 def input_spec(cfg: TrainConfig) -> InputSpec:
     return InputSpec(size=cfg.input_size, channels=cfg.channels,
-                     mean=(0.5,) * cfg.channels, std=(0.5,) * cfg.channels,
+                     mean=(cfg.norm_mean,) * cfg.channels, std=(cfg.norm_std,) * cfg.channels,
                      crop_margin=cfg.crop_margin)
 
 
@@ -43,7 +43,8 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_optimizer(cfg: TrainConfig, model, steps_per_epoch: int):
+def make_optimizer(cfg: TrainConfig, model, steps_per_epoch: int, epochs: int):
+    """Optimiser + schedule for one stage of ``epochs`` epochs (warm-up or fine-tune)."""
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
@@ -52,9 +53,9 @@ def make_optimizer(cfg: TrainConfig, model, steps_per_epoch: int):
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "onecycle":
         sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch)
+            opt, max_lr=cfg.lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
     elif cfg.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     elif cfg.schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max", factor=0.1, patience=cfg.plateau_patience)
@@ -123,7 +124,10 @@ class Run:
         if self.world > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(
                 self.model, find_unused_parameters=head_only)
-        self.optimizer, self.scheduler = make_optimizer(self.cfg, self.model, self.steps)
+        warmup = min(self.cfg.warmup_head_epochs, self.cfg.epochs)
+        stage_epochs = warmup if head_only else self.cfg.epochs - warmup
+        self.optimizer, self.scheduler = make_optimizer(self.cfg, self.model, self.steps,
+                                                        max(1, stage_epochs))
 
     def _state(self, epoch: int) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -151,8 +155,10 @@ class Run:
         if self.rank == 0:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        stale = 0
+        stale = self._stale_epochs()
         for epoch in range(self.start_epoch, cfg.epochs):
+            if cfg.early_stop_patience and stale >= cfg.early_stop_patience:
+                break  # a resumed run that had already stopped early
             if epoch == cfg.warmup_head_epochs and epoch > 0:
                 self._configure_stage(epoch)
             lr = self.optimizer.param_groups[0]["lr"]
@@ -173,7 +179,29 @@ class Run:
                 break
         if self.world > 1:
             dist.destroy_process_group()
-        return {"best_val_acc": self.best_acc, "epochs": len(self.history)}
+        result = {"best_val_acc": self.best_acc, "epochs": len(self.history)}
+        if self.rank == 0:
+            result["report"] = self._write_report()
+        return result
+
+    def _stale_epochs(self) -> int:
+        """Epochs since the best validation accuracy (early-stopping state, from history)."""
+        stale, best = 0, -1.0
+        for row in self.history:
+            stale = 0 if row["val_acc"] > best else stale + 1
+            best = max(best, row["val_acc"])
+        return stale
+
+    def _write_report(self) -> str | None:
+        """Report of best.pt on the validation split; a failure never costs the checkpoints."""
+        try:
+            from fer_ros.training.report import report_checkpoint_on_val
+            return str(report_checkpoint_on_val(self.out / "best.pt", self.x_val, self.y_val,
+                                                self.labels, self.cfg, self.device))
+        except Exception as exc:  # noqa: BLE001 - report is optional, checkpoints are not
+            self.log(f"warning: could not write the report ({type(exc).__name__}: {exc}); "
+                     f"run `fer-ros evaluate --model {self.out / 'best.pt'}` to retry")
+            return None
 
     def _step_epoch_schedule(self, val_acc: float) -> None:
         if self.cfg.schedule == "cosine":
@@ -182,21 +210,26 @@ class Run:
             self.scheduler.step(val_acc)
 
     def _write_epoch(self, epoch: int, row: dict, improved: bool) -> None:
-        log_path = self.out / "log.csv"
-        new = not log_path.exists() or epoch == 0
-        with open(log_path, "w" if new else "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
         state = self._state(epoch)
-        save_checkpoint(self.out / "last.pt", state)
         if improved:
             save_checkpoint(self.out / "best.pt", state)
+        save_checkpoint(self.out / "last.pt", state)
+        self._write_log()
         self.log(f"epoch {epoch + 1}/{self.cfg.epochs} loss {row['train_loss']:.4f} "
                  f"train {row['train_acc']:.4f} val {row['val_acc']:.4f} "
                  f"({row['img_per_s']:.0f} img/s, {row['train_seconds']:.0f} s)"
                  f"{' *best*' if improved else ''}")
+
+
+    def _write_log(self) -> None:
+        """log.csv rewritten from the history saved in last.pt, so a kill at any moment
+        and a resume never leave a duplicated or missing row."""
+        tmp = self.out / "log.csv.tmp"
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.history)
+        os.replace(tmp, self.out / "log.csv")
 
 
 def vars_of(spec: InputSpec) -> dict:
