@@ -11,6 +11,7 @@ Reading stops as soon as enough rows are found (the full FER2013 csv is ~300 MB 
 from __future__ import annotations
 
 import gzip
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,8 @@ import numpy as np
 from fer_ros.core.types import Box
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+# same rule as conftest.find_shared_dir: $FER_ROS_SHARED, else the folder beside the repo
+SHARED = Path(os.environ.get("FER_ROS_SHARED") or REPO.parent / "shared").resolve()
 FER2013_CSV = SHARED / "datasets" / "fer2013" / "fer2013.csv.gz"
 CKPLUS_DIR = SHARED / "datasets" / "ckplus48" / "CK+48"
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
