@@ -40,8 +40,8 @@ def test_test_script_exit_code_follows_pytest(tmp_path, repo_root, ros_env,
 
 def test_make_test_runs_the_test_script(repo_root):
     # `make -n` prints the recipe without running it: test = setup, then scripts/test.sh.
-    result = subprocess.run(["make", "-n", "test"], cwd=repo_root, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=repo_root,
+                            capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert lines == ["scripts/setup.sh", "scripts/test.sh"], result.stdout
