@@ -1,0 +1,126 @@
+"""fer_node start-up, shutdown and multi-camera behaviour, each with its own processes.
+
+Nodes are started with the command line the launch file produces:
+``fer_node --ros-args --params-file <installed fer.yaml> -r __ns:=/<cam> -r image:=<topic>``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from faces import FER2013_LABELS, compose_frame, fer2013_faces, match_boxes
+from node_helpers import (NODE_EXE, PARAMS_FILE, Probe, bgr_image_msg, node_output, node_ready,
+                          start_node, stop_node)
+from test_node_integration import _found_boxes, _require_runtime
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy not importable: source install/setup.bash")
+
+
+@pytest.fixture()
+def probe():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    probe = Probe(context, name=f"probe_{uuid.uuid4().hex[:6]}")
+    yield probe
+    probe.close()
+    rclpy.try_shutdown(context=context)
+
+
+def _env():
+    return dict(os.environ, PYTHONUNBUFFERED="1")
+
+
+def _namespace(tag: str) -> str:
+    return f"/{tag}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.shared_data
+def test_two_namespaced_nodes_side_by_side(probe):
+    """One node per camera: each answers on its own namespace with its own camera's faces.
+    Camera b publishes best effort; its node must match that (auto QoS). Its frames are
+    small mono8 ones (43 kB): large images lose fragments under best effort (see docs)."""
+    from fer_ros_msgs.msg import EmotionArray
+    from rclpy.qos import ReliabilityPolicy
+    _require_runtime()
+    assert PARAMS_FILE.is_file(), f"{PARAMS_FILE} not installed: run `make setup`"
+    images, labels = fer2013_faces("PublicTest", limit=12)
+    cams = {}
+    from sensor_msgs.msg import Image
+    setups = (("cam_a", 3, True, (640, 480), (120, 180), "bgr8"),
+              ("cam_b", 1, False, (240, 180), 110, "mono8"))
+    for tag, n_faces, reliable, size, face_px, encoding in setups:
+        ns = _namespace(tag)
+        topic = f"{ns}/image_raw"
+        scene = compose_frame(images[:n_faces], [FER2013_LABELS[k] for k in labels[:n_faces]],
+                              frame_size=size, face_px=face_px, seed=n_faces)
+        scene.encoding = encoding
+        # The publisher exists before the node starts, as a camera driver would.
+        publisher = probe.publisher(Image, topic, reliable=reliable)
+        process = start_node(_env(), namespace=ns, image_topic=topic)
+        probe.subscribe(EmotionArray, f"{ns}/emotions")
+        cams[tag] = (ns, topic, scene, publisher, process, reliable)
+    try:
+        for tag, (ns, topic, scene, publisher, process, reliable) in cams.items():
+            probe.wait_matched(publisher, process)
+            policy = [i.qos_profile.reliability
+                      for i in probe.node.get_subscriptions_info_by_topic(topic)]
+            want = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+            assert policy == [want], f"{tag}: subscription {policy}, publisher {want}"
+        for k, (tag, (ns, topic, scene, publisher, process, reliable)) in \
+                enumerate(cams.items()):
+            # Best effort may lose a frame: resend until one answer arrives.
+            sent = bgr_image_msg(scene.image, 10 + k, scene.encoding)
+            reply = None
+            for _ in range(5):
+                publisher.publish(sent)
+                try:
+                    reply = probe.reply_to(f"{ns}/emotions", sent.header, timeout=6.0)
+                    break
+                except AssertionError:
+                    continue
+            assert reply is not None, f"{tag}: no EmotionArray on {ns}/emotions"
+            assert None not in match_boxes(scene.boxes, _found_boxes(reply)), \
+                f"{tag}: expected its {len(scene.boxes)} faces, got {_found_boxes(reply)}"
+            assert len(reply.faces) == len(scene.boxes)
+    finally:
+        for tag, (ns, topic, scene, publisher, process, reliable) in cams.items():
+            code, output = stop_node(process)
+            assert code == 0, f"{tag} exited {code}:\n{output[-2000:]}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_ends_node_cleanly(probe, sig):
+    _require_runtime()
+    ns = _namespace("sig")
+    process = start_node(_env(), namespace=ns, image_topic=f"{ns}/image")
+    node_ready(probe, process, f"{ns}/image")
+    code, output = stop_node(process, sig)
+    assert code == 0, f"exit code {code} after {sig.name}:\n{output[-2000:]}"
+    assert "Traceback" not in output, f"traceback on {sig.name}:\n{output[-2000:]}"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["-p", "pipeline.classifier.bundle:=/nonexistent/bundle"], "/nonexistent/bundle"),
+    (["-p", "pipeline.classifier.backend:=tensorrt"], "tensorrt"),
+    (["-p", "pipeline.detector.score_threshold:=3.0"], "score_threshold"),
+    (["-p", "pipeline.detector.model_path:=/nonexistent/yunet.onnx"], "yunet.onnx"),
+])
+def test_bad_setup_stops_with_one_clear_error(args, needle):
+    if not NODE_EXE.is_file():
+        pytest.skip(f"{NODE_EXE} missing: run `make setup` first")
+    process = start_node(_env(), *args)
+    try:
+        process.wait(timeout=60)
+    except Exception:
+        process.kill()
+        raise
+    output = node_output(process)
+    assert process.returncode != 0, f"started despite {args}:\n{output[-2000:]}"
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and needle in errors[0], f"want one error naming {needle}: {output}"
