@@ -276,4 +276,4 @@ def _yaml_value(value: Any) -> str:
 
 if __name__ == "__main__":
     import sys
-    print(params_yaml() if sys.argv[1:] == ["yaml"] else markdown_table())
+    sys.stdout.write(params_yaml() if sys.argv[1:] == ["yaml"] else markdown_table() + "\n")
