@@ -22,8 +22,9 @@ def draw_faces(image: np.ndarray, result: FrameResult) -> np.ndarray:
     """A BGR copy of ``image`` (uint8 BGR or gray) with one box and caption per face."""
     canvas = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     # Line width and font grow with the frame so captions stay legible on large images.
-    scale = max(0.4, min(canvas.shape[:2]) / 640.0)
+    scale = max(0.4, min(canvas.shape[:2]) / 480.0)
     thickness = max(1, int(round(2 * scale)))
+    text_thickness = max(1, int(round(scale)))
     for face in result.faces:
         colour = COLOURS.get(face.label, _GREY)
         x0, y0 = int(round(face.box.x)), int(round(face.box.y))
@@ -31,7 +32,7 @@ def draw_faces(image: np.ndarray, result: FrameResult) -> np.ndarray:
         cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, thickness)
         ident = f"#{face.track_id} " if face.track_id >= 0 else ""
         caption = f"{ident}{face.label} {face.confidence:.2f}"
-        _caption(canvas, caption, (x0, y0), colour, 0.5 * scale, thickness)
+        _caption(canvas, caption, (x0, y0), colour, 0.5 * scale, text_thickness)
     return canvas
 
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make demo`: start fer_node with the default model, play a stream of real faces to it, and
+# print what an HRI node receives; annotated frames go to out/demo/ (PNG files + demo.mp4).
+# Needs `make setup` (the Makefile's demo target runs it first) and the shared data folder
+# (../shared, or FER_ROS_SHARED) for the FER2013 faces of the stream.
+# Extra arguments go to the stream client, e.g. scripts/demo.sh --frames 40 --rate 5
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+[[ -f install/setup.bash ]] || { echo "[demo] install/setup.bash missing: run make setup" >&2; exit 1; }
+
+source .venv/bin/activate
+set +u  # colcon's setup scripts read unset variables
+source install/setup.bash
+set -u
+# Keep the demo's traffic on this machine.
+export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
+export PYTHONUNBUFFERED=1
+
+OUT="$REPO/out/demo"
+mkdir -p "$OUT"
+NODE_LOG="$OUT/fer_node.log"
+PARAMS="$REPO/install/fer_ros/share/fer_ros/config/fer.yaml"
+
+echo "[demo] starting fer_node (log: $NODE_LOG)"
+install/fer_ros/lib/fer_ros/fer_node --ros-args --params-file "$PARAMS" \
+  -r __ns:=/demo -r image:=/demo/camera/image_raw >"$NODE_LOG" 2>&1 &
+NODE_PID=$!
+
+stop_node() {
+  if kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -INT "$NODE_PID"
+    wait "$NODE_PID" && echo "[demo] fer_node stopped cleanly (exit 0)" \
+      || echo "[demo] fer_node exited with $?" >&2
+  fi
+}
+trap stop_node EXIT
+
+status=0
+python -m fer_ros.demo --image-topic /demo/camera/image_raw --node /demo/fer_node \
+  --out "$OUT" "$@" || status=$?
+if ! kill -0 "$NODE_PID" 2>/dev/null; then
+  echo "[demo] fer_node is not running; its log:" >&2
+  cat "$NODE_LOG" >&2
+  status=1
+fi
+exit $status
