@@ -1,0 +1,192 @@
+"""fp32 model bundle -> static INT8 bundle for CPU robots, measured before it is written.
+
+    fer-ros quantize fer_ros/models/default /tmp/default_int8 --max-drop 1.0
+
+ONNX Runtime static quantisation (QDQ, per-channel int8 weights, uint8 or int8 activations)
+calibrated on real FER2013 *Training* faces. The fp32 and int8 networks are then
+compared on the validation split (top-1 accuracy) and timed on the CPU (batch 1
+and 8). When int8 loses more than ``max_drop`` accuracy points, nothing is
+written (unless ``force``): a faster but worse model is not silently shipped.
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from fer_ros.core.bundle import Bundle, load_bundle
+from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict, ort_session,
+                                     sample_fer2013, sha256_of, write_json)
+
+
+class QuantizeError(RuntimeError):
+    """Quantisation was refused or failed; the message gives the numbers and the way out."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report or {}
+
+
+class FaceCalibrationReader:
+    """onnxruntime CalibrationDataReader over preprocessed real faces, in small batches."""
+
+    def __init__(self, x: np.ndarray, input_name: str, batch_size: int = 32) -> None:
+        self.batches = [x[i:i + batch_size] for i in range(0, len(x), batch_size)]
+        self.input_name = input_name
+        self.position = 0
+
+    def get_next(self) -> dict | None:
+        if self.position >= len(self.batches):
+            return None
+        self.position += 1
+        return {self.input_name: self.batches[self.position - 1]}
+
+    def rewind(self) -> None:
+        self.position = 0
+
+
+ACTIVATION_TYPES = ("uint8", "int8")
+
+
+def quantize_network(bundle: Bundle, out_path: Path, calibration: np.ndarray,
+                     activations: str = "uint8") -> None:
+    """Write the QDQ int8 network for ``bundle`` to ``out_path``.
+
+    uint8 activations + int8 weights (U8S8) is what ONNX Runtime's x86 kernels run
+    fastest (VNNI); int8 activations (S8S8, symmetric) is what TensorRT's explicit
+    quantisation needs, so ``build-engine --precision int8`` wants such a bundle.
+    """
+    if activations not in ACTIVATION_TYPES:
+        raise QuantizeError(f"activations must be one of {ACTIVATION_TYPES}, "
+                            f"got {activations!r}")
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        # Folds constants and fuses ops first, so quantisation sees the graph ORT will run.
+        quant_pre_process(str(bundle.network_path), str(prepared))
+        softmax = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type == "Softmax"]
+        quantize_static(str(prepared), str(out_path),
+                        FaceCalibrationReader(calibration, bundle.input_name),
+                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type={"uint8": QuantType.QUInt8,
+                                         "int8": QuantType.QInt8}[activations],
+                        weight_type=QuantType.QInt8,
+                        # probabilities stay float: 8 bits would round small ones to 0
+                        nodes_to_exclude=softmax)
+
+
+def accuracy(session, x: np.ndarray, y: np.ndarray) -> float:
+    return float((ort_predict(session, x).argmax(1) == y).mean())
+
+
+def paired_latency_ms(first, second, x: np.ndarray, batch: int,
+                      runs: int) -> tuple[float, float]:
+    """Median wall time of one ``run`` on ``batch`` faces for two sessions.
+
+    The two are timed alternately, run by run, so a busy machine (training in the
+    background, thermal changes) slows both alike instead of biasing the ratio.
+    """
+    feeds = [({s.get_inputs()[0].name: np.ascontiguousarray(x[:batch])},
+              [s.get_outputs()[0].name]) for s in (first, second)]
+    sessions = (first, second)
+    for _ in range(5):  # warm-up: allocations, thread pools
+        for session, (feed, output) in zip(sessions, feeds):
+            session.run(output, feed)
+    times: tuple[list, list] = ([], [])
+    for _ in range(runs):
+        for session, (feed, output), log in zip(sessions, feeds, times):
+            start = time.perf_counter()
+            session.run(output, feed)
+            log.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def compare(fp32_path: Path, int8_path: Path, x: np.ndarray, y: np.ndarray,
+            threads: int, runs: int) -> dict:
+    fp32, int8 = ort_session(fp32_path, threads), ort_session(int8_path, threads)
+    report = {"val_faces": int(len(x)), "threads": threads, "timed_runs": runs,
+              "fp32_accuracy": accuracy(fp32, x, y), "int8_accuracy": accuracy(int8, x, y)}
+    report["accuracy_drop_points"] = 100.0 * (report["fp32_accuracy"] - report["int8_accuracy"])
+    for batch in (1, 8):
+        t32, t8 = paired_latency_ms(fp32, int8, x, batch, runs)
+        report[f"fp32_batch{batch}_ms"] = t32
+        report[f"int8_batch{batch}_ms"] = t8
+        report[f"speedup_batch{batch}"] = t32 / t8
+    return report
+
+
+def int8_metadata(bundle: Bundle, network_sha256: str, report: dict, calib: dict) -> dict:
+    meta = dict(bundle.metadata)
+    dataset = meta.get("training", {}).get("dataset", "fer2013")
+    key = f"{dataset}_{calib['val_split'].lower()}"
+    meta.update(name=f"{bundle.name}_int8", network="model.onnx", network_sha256=network_sha256,
+                precision="int8")
+    meta["quantization"] = {
+        "method": "onnxruntime static", "format": "QDQ", "per_channel": True,
+        "activations": calib["activations"], "weights": "int8", "excluded": ["Softmax"],
+        "calibration": {"dataset": dataset, "split": calib["split"], "faces": calib["faces"]},
+        "source_bundle": str(bundle.path), "source_network_sha256": bundle.metadata.get(
+            "network_sha256", sha256_of(bundle.network_path)),
+    }
+    meta["metrics"] = {
+        f"{key}_accuracy": report["int8_accuracy"], f"{key}_faces": report["val_faces"],
+        f"fp32_{key}_accuracy": report["fp32_accuracy"],
+        "accuracy_drop_points": report["accuracy_drop_points"],
+        **{k: report[k] for k in report if k.startswith(("speedup_", "fp32_batch", "int8_batch"))},
+        "cpu_threads": report["threads"],
+    }
+    return meta
+
+
+def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path, data: str | Path = DEFAULT_DATA,
+                    calib_faces: int = 512, val_faces: int = 0, max_drop: float = 1.0,
+                    force: bool = False, threads: int = 2, runs: int = 50,
+                    activations: str = "uint8", log=print) -> dict:
+    """The whole ``fer-ros quantize``; returns the report (and ``written``: bool)."""
+    bundle = load_bundle(bundle_dir)
+    if Path(out_dir).resolve() == bundle.path.resolve():
+        raise QuantizeError(f"output {out_dir} is the source bundle; choose another directory "
+                            "(the fp32 bundle must stay as it is)")
+    spec = bundle.input_spec
+    calib_split = "Training"
+    val_split = bundle.metadata.get("training", {}).get("config", {}).get("val_split",
+                                                                          "PublicTest")
+    faces, _ = sample_fer2013(data, calib_split, calib_faces)
+    log(f"calibrating on {len(faces)} real FER2013 {calib_split} faces")
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        int8_path = Path(tmp) / "model.onnx"
+        quantize_network(bundle, int8_path, faces_to_batch(faces, spec), activations)
+        vx, vy = sample_fer2013(data, val_split, val_faces)
+        report = compare(bundle.network_path, int8_path, faces_to_batch(vx, spec), vy,
+                         threads, runs)
+        log(f"{val_split} ({report['val_faces']} faces): fp32 {report['fp32_accuracy']:.4f}, "
+            f"int8 {report['int8_accuracy']:.4f} ({-report['accuracy_drop_points']:+.2f} "
+            f"points); CPU speed-up x{report['speedup_batch1']:.2f} (batch 1), "
+            f"x{report['speedup_batch8']:.2f} (batch 8), {threads} threads")
+        too_worse = report["accuracy_drop_points"] > max_drop
+        report["written"] = not too_worse or force
+        if too_worse and not force:
+            raise QuantizeError(
+                f"int8 loses {report['accuracy_drop_points']:.2f} accuracy points on "
+                f"{report['val_faces']} {val_split} faces (fp32 {report['fp32_accuracy']:.4f} "
+                f"-> int8 {report['int8_accuracy']:.4f}), more than --max-drop {max_drop}; "
+                f"nothing written to {out_dir}. Use the fp32 bundle, or --force to write it",
+                report)
+        calib = {"split": calib_split, "faces": int(len(faces)), "val_split": val_split,
+                 "activations": activations}
+        meta = int8_metadata(bundle, sha256_of(int8_path), report, calib)
+        if too_worse:
+            meta["warning"] = (f"accuracy drop {report['accuracy_drop_points']:.2f} points "
+                               f"exceeds {max_drop}; written with --force")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(int8_path), out_dir / "model.onnx")
+        write_json(out_dir / "model.json", meta)
+    log(f"int8 bundle written to {out_dir}")
+    return report

@@ -1,0 +1,86 @@
+"""`fer-ros quantize`: the default bundle -> INT8, checked on real FER2013 faces.
+
+Calibration uses real Training faces, accuracy is compared on real PublicTest
+faces; the refusal path is exercised with a threshold no model can meet.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from training_helpers import FER2013_CSV
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+VAL_FACES = 500
+
+
+@pytest.fixture(scope="module")
+def default_bundle():
+    from fer_ros.core.bundle import default_bundle_path
+    if not FER2013_CSV.is_file():
+        pytest.skip(f"FER2013 not found at {FER2013_CSV}")
+    path = default_bundle_path()
+    if not (path / "model.json").is_file():
+        pytest.fail(f"default bundle missing at {path}; export one with `fer-ros export`")
+    return path
+
+
+@pytest.fixture(scope="module")
+def int8_bundle(default_bundle, tmp_path_factory):
+    from fer_ros.training.quantize import quantize_bundle
+    out = tmp_path_factory.mktemp("int8") / "bundle"
+    report = quantize_bundle(default_bundle, out, data=FER2013_CSV, calib_faces=128,
+                             val_faces=VAL_FACES, max_drop=1.0, threads=1, runs=3)
+    return out, report
+
+
+def test_int8_accuracy_within_threshold_on_real_faces(int8_bundle):
+    _, report = int8_bundle
+    assert report["written"] and report["val_faces"] == VAL_FACES
+    assert report["accuracy_drop_points"] <= 1.0, (
+        f"int8 lost {report['accuracy_drop_points']:.2f} points on {VAL_FACES} PublicTest faces")
+    assert report["int8_accuracy"] > 1 / 7, "int8 model no better than chance"
+    for batch in (1, 8):
+        assert report[f"fp32_batch{batch}_ms"] > 0 and report[f"int8_batch{batch}_ms"] > 0
+
+
+def test_int8_bundle_loads_and_classifies_real_faces(int8_bundle, default_bundle):
+    from fer_ros.core.bundle import file_sha256, load_bundle
+    from fer_ros.core.classify import OnnxRuntimeBackend
+    from fer_ros.training.export import faces_to_batch, sample_fer2013
+    out, report = int8_bundle
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["precision"] == "int8" and meta["format_version"] == 1
+    assert meta["network_sha256"] == file_sha256(out / "model.onnx")
+    assert meta["quantization"]["calibration"] == {"dataset": "fer2013", "split": "Training",
+                                                   "faces": 128}
+    assert meta["metrics"]["fer2013_publictest_accuracy"] == report["int8_accuracy"]
+    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, "network is not quantised"
+    int8 = OnnxRuntimeBackend(load_bundle(out), threads=1)
+    fp32 = OnnxRuntimeBackend(load_bundle(default_bundle), threads=1)
+    faces, _ = sample_fer2013(FER2013_CSV, "PublicTest", 64)
+    x = faces_to_batch(faces, load_bundle(out).input_spec)
+    p8, p32 = int8.infer(x), fp32.infer(x)
+    assert np.allclose(p8.sum(1), 1.0, atol=1e-4)
+    agreement = (p8.argmax(1) == p32.argmax(1)).mean()
+    assert agreement >= 0.9, f"int8 and fp32 agree on only {agreement:.0%} of 64 real faces"
+
+
+def test_quantize_refuses_a_drop_above_the_threshold(default_bundle, tmp_path):
+    from fer_ros.cli import main
+    out = tmp_path / "refused"
+    code = main(["quantize", str(default_bundle), str(out), "--data", str(FER2013_CSV),
+                 "--calib-faces", "64", "--val-faces", "100", "--runs", "2", "--threads", "1",
+                 "--max-drop", "-100"])  # demands int8 be 100 points better: always refused
+    assert code == 2, "quantize must exit 2 when the accuracy drop exceeds --max-drop"
+    assert not (out / "model.json").exists() and not (out / "model.onnx").exists()
+
+
+def test_quantize_refuses_to_overwrite_its_source(default_bundle):
+    from fer_ros.training.quantize import QuantizeError, quantize_bundle
+    with pytest.raises(QuantizeError, match="is the source bundle"):
+        quantize_bundle(default_bundle, default_bundle, data=FER2013_CSV)
