@@ -1,0 +1,118 @@
+"""Model bundle loading and validation: every broken bundle fails with the file and the fix."""
+import json
+import shutil
+
+import pytest
+
+from fer_ros.core.bundle import FORMAT_VERSION, default_bundle_path, load_bundle
+from fer_ros.core.classify import OnnxRuntimeBackend
+from fer_ros.core.errors import ModelError
+
+from core_helpers import make_test_bundle, rewrite_metadata
+
+SIX = ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+
+
+@pytest.fixture(scope="module")
+def six_class_bundle(tmp_path_factory):
+    pytest.importorskip("torch", reason="building a test bundle needs torch")
+    return make_test_bundle(tmp_path_factory.mktemp("six") / "bundle", SIX, size=40)
+
+
+@pytest.fixture()
+def bundle_copy(six_class_bundle, tmp_path):
+    return shutil.copytree(six_class_bundle, tmp_path / "copy")
+
+
+def test_valid_bundle_loads_with_its_metadata(six_class_bundle):
+    bundle = load_bundle(six_class_bundle)
+    assert bundle.labels == tuple(SIX) and bundle.num_classes == 6
+    assert bundle.input_spec.size == 40 and bundle.input_spec.channels == 1
+    assert bundle.input_spec.crop_margin == pytest.approx(0.15)
+    assert bundle.network_path.name == "model.onnx"
+    assert bundle.name == "test_tiny" and bundle.version == "0.0.1"
+
+
+def test_missing_directory_and_metadata(tmp_path):
+    with pytest.raises(ModelError, match="not a directory"):
+        load_bundle(tmp_path / "nowhere")
+    with pytest.raises(ModelError, match="model.json: no such file"):
+        load_bundle(tmp_path)
+
+
+def test_future_format_version_asks_for_an_upgrade(bundle_copy):
+    rewrite_metadata(bundle_copy, format_version=FORMAT_VERSION + 1)
+    with pytest.raises(ModelError, match="newer than this fer_ros understands.*upgrade"):
+        load_bundle(bundle_copy)
+
+
+def test_corrupt_metadata_names_the_file(bundle_copy):
+    (bundle_copy / "model.json").write_text("{not json")
+    with pytest.raises(ModelError, match=r"model\.json: not valid JSON"):
+        load_bundle(bundle_copy)
+
+
+def test_missing_network_file(bundle_copy):
+    (bundle_copy / "model.onnx").unlink()
+    with pytest.raises(ModelError, match=r"model\.onnx: network file .* does not exist"):
+        load_bundle(bundle_copy)
+
+
+def test_changed_network_fails_the_sha256_check(bundle_copy):
+    with open(bundle_copy / "model.onnx", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelError, match="SHA-256 .* differs .* re-export"):
+        load_bundle(bundle_copy)
+
+
+def test_corrupt_network_is_a_model_error_at_start_up(bundle_copy):
+    (bundle_copy / "model.onnx").write_bytes(b"garbage" * 100)
+    with pytest.raises(ModelError, match="cannot load the network"):
+        OnnxRuntimeBackend(load_bundle(bundle_copy, verify_sha256=False))
+
+
+def test_labels_that_disagree_with_the_network_output(bundle_copy):
+    rewrite_metadata(bundle_copy, labels=SIX + ["neutral"])
+    bundle = load_bundle(bundle_copy)  # metadata alone is consistent...
+    with pytest.raises(ModelError, match="output shape .* does not match the 7 labels"):
+        OnnxRuntimeBackend(bundle)     # ...the network says 6 classes
+
+
+def test_input_size_that_disagrees_with_the_network(bundle_copy):
+    meta = json.loads((bundle_copy / "model.json").read_text())
+    meta["input"]["size"] = 64
+    (bundle_copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="input shape"):
+        OnnxRuntimeBackend(load_bundle(bundle_copy))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"labels": ["only_one"]}, "labels must be >= 2 distinct"),
+    ({"labels": ["a", "a", "b"]}, "labels must be >= 2 distinct"),
+    ({"labels": "angry,happy"}, "'labels' must be list"),
+    ({"input": {"size": 40, "channels": 2, "mean": [0.5], "std": [0.5]}}, "input channels"),
+    ({"input": {"size": 40, "channels": 1}}, "missing 'mean'"),
+    ({"format_version": "one"}, "format_version"),
+])
+def test_invalid_metadata_fields(bundle_copy, changes, message):
+    rewrite_metadata(bundle_copy, **changes)
+    with pytest.raises(ModelError, match=message):
+        load_bundle(bundle_copy)
+
+
+def test_default_bundle_path_points_into_the_package_models():
+    try:
+        path = default_bundle_path()
+    except ModelError as exc:
+        assert "fer_ros/models/default" in str(exc) or "models" in str(exc)
+        pytest.skip(f"no default bundle placed yet: {exc}")
+    assert path.name == "default" and path.is_dir()
+
+
+def test_default_bundle_is_valid():
+    try:
+        bundle = load_bundle(None)
+    except ModelError as exc:
+        pytest.skip(f"default bundle not available yet: {exc}")
+    backend = OnnxRuntimeBackend(bundle)  # checks network I/O against the metadata
+    assert backend.name == "onnxruntime-cpu" and bundle.num_classes >= 2

@@ -1,0 +1,143 @@
+"""Classifier backends: any label count / input size / channel count with no code change,
+one batch per frame (chunked by max_batch), typed errors, and the ``auto`` choice logged.
+
+The tiny random networks here test interfaces only; accuracy is tested on the trained
+default bundle in test_core_pipeline.py.
+"""
+import logging
+
+import numpy as np
+import pytest
+
+from fer_ros.core.backend import ClassifierBackend
+from fer_ros.core.bundle import load_bundle
+from fer_ros.core.classify import OnnxRuntimeBackend, TorchBackend, select_backend
+from fer_ros.core.config import ClassifierConfig
+from fer_ros.core.errors import ConfigError, InputError, ModelError
+
+from core_helpers import make_test_bundle
+
+FERPLUS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+           "contempt"]
+SIX = ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    pytest.importorskip("torch", reason="building test bundles needs torch")
+    root = tmp_path_factory.mktemp("bundles")
+    return {
+        "six_gray": make_test_bundle(root / "six", SIX, size=40, channels=1),
+        "eight_rgb_logits": make_test_bundle(root / "eight", FERPLUS, size=48, channels=3,
+                                             softmax=False),
+    }
+
+
+def random_batch(n, channels, size, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, channels, size, size)).astype(
+        np.float32)
+
+
+@pytest.mark.parametrize("name, classes, channels, size", [
+    ("six_gray", 6, 1, 40), ("eight_rgb_logits", 8, 3, 48)])
+def test_any_label_count_and_input_runs_unchanged(bundles, name, classes, channels, size):
+    backend = OnnxRuntimeBackend(load_bundle(bundles[name]), threads=1)
+    assert isinstance(backend, ClassifierBackend) and backend.name == "onnxruntime-cpu"
+    probs = backend.infer(random_batch(5, channels, size))
+    assert probs.shape == (5, classes) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)  # softmax applied when missing
+    assert (probs >= 0).all()
+
+
+def test_chunking_by_max_batch_gives_the_same_probabilities(bundles):
+    bundle = load_bundle(bundles["six_gray"])
+    batch = random_batch(11, 1, 40, seed=1)
+    whole = OnnxRuntimeBackend(bundle, max_batch=32).infer(batch)
+    chunked = OnnxRuntimeBackend(bundle, max_batch=3).infer(batch)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_faces_give_an_empty_result(bundles):
+    backend = OnnxRuntimeBackend(load_bundle(bundles["six_gray"]))
+    assert backend.infer(np.zeros((0, 1, 40, 40), np.float32)).shape == (0, 6)
+
+
+@pytest.mark.parametrize("batch, message", [
+    (np.zeros((2, 1, 40, 40), np.float64), "float32"),
+    (np.zeros((2, 3, 40, 40), np.float32), r"shape \(N, 1, 40, 40\)"),
+    (np.zeros((1, 40, 40), np.float32), r"shape \(N, 1, 40, 40\)"),
+    ([[0.0]], "numpy array"),
+])
+def test_bad_batches_raise_input_error(bundles, batch, message):
+    backend = OnnxRuntimeBackend(load_bundle(bundles["six_gray"]))
+    with pytest.raises(InputError, match=message):
+        backend.infer(batch)
+
+
+def test_auto_selects_and_logs_why(bundles, caplog):
+    bundle = load_bundle(bundles["six_gray"])
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(backend="auto"), bundle)
+    assert backend.name.startswith(("onnxruntime", "tensorrt"))
+    chosen = [r.getMessage() for r in caplog.records if "classifier backend" in r.getMessage()]
+    assert chosen and "auto" in chosen[-1], caplog.text
+    if backend.name == "onnxruntime-cpu":  # the reason why nothing faster was taken
+        assert "TensorRT" in chosen[-1] or "tensorrt" in chosen[-1]
+
+
+def test_auto_with_device_cpu_takes_onnxruntime_cpu(bundles, caplog):
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(device="cpu"), load_bundle(bundles["six_gray"]))
+    assert backend.name == "onnxruntime-cpu" and "device is cpu" in caplog.text
+
+
+def test_tensorrt_requested_where_unavailable_says_why(bundles):
+    try:
+        import tensorrt  # noqa: F401
+        pytest.skip("TensorRT is installed here; this test covers machines without it")
+    except ImportError:
+        pass
+    with pytest.raises(ModelError, match="backend tensorrt requested but unavailable"):
+        select_backend(ClassifierConfig(backend="tensorrt"), load_bundle(bundles["six_gray"]))
+
+
+def test_cuda_requested_without_cuda_provider(bundles):
+    import onnxruntime as ort
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("onnxruntime has CUDA here")
+    with pytest.raises(ModelError, match="CUDAExecutionProvider"):
+        OnnxRuntimeBackend(load_bundle(bundles["six_gray"]), device="cuda")
+
+
+def test_invalid_classifier_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="backend must be one of"):
+        ClassifierConfig(backend="openvino")
+    with pytest.raises(ConfigError, match="threads"):
+        ClassifierConfig(threads=0)
+
+
+def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
+    """A training-format checkpoint through TorchBackend == its ONNX export through ORT."""
+    torch = pytest.importorskip("torch")
+    from fer_ros.core.preprocess import InputSpec
+    from fer_ros.training.export import export_onnx
+    from fer_ros.training.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("resnet18", len(SIX), channels=1).eval()
+    checkpoint = tmp_path / "best.pt"
+    torch.save({"model": model.state_dict(), "labels": SIX,
+                "config": {"arch": "resnet18", "channels": 1, "stem": "standard",
+                           "head": "linear", "dropout": 0.0}}, checkpoint)
+    bundle_dir = make_test_bundle(tmp_path / "bundle", SIX, size=40)
+    export_onnx(model, InputSpec(size=40, channels=1), bundle_dir / "model.onnx")
+    bundle = load_bundle(bundle_dir, verify_sha256=False)
+    batch = random_batch(4, 1, 40, seed=2)
+    by_torch = TorchBackend(bundle, checkpoint, threads=1).infer(batch)
+    by_ort = OnnxRuntimeBackend(bundle, threads=1).infer(batch)
+    np.testing.assert_allclose(by_torch, by_ort, atol=1e-4)
+    wrong = load_bundle(make_test_bundle(tmp_path / "other", FERPLUS, size=40))
+    with pytest.raises(ModelError, match="labels .* differ"):
+        TorchBackend(wrong, checkpoint)
+    with pytest.raises(ModelError, match="does not exist"):
+        TorchBackend(bundle, tmp_path / "missing.pt")
