@@ -26,7 +26,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         share_files("launch/*.py", "launch"),
-        share_files("config/*.yaml", "config"),
+        share_files("config/*", "config"),
         share_files("models/default/*", "models/default"),
         share_files("models/face_detection/*", "models/face_detection"),
     ],
