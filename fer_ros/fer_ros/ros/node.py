@@ -53,6 +53,7 @@ class FerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("fer_node", **kwargs)
         self._values = params.declare_all(self)
+        self._warn_unknown_overrides()
         self.config = params.build_config(self._values)
         self.pipeline = Pipeline(PipelineConfig.from_dict(self.config.pipeline))
         self.stats = FrameStats()
@@ -72,6 +73,8 @@ class FerNode(Node):
         self._subscriptions_by_topic: dict[str, object] = {}
         self._qos_timer = self.create_timer(1.0, self._subscribe_inputs)
         self._subscribe_inputs()
+        if self._waiting_for():
+            self.get_logger().info(self._waiting_for())
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
@@ -79,6 +82,15 @@ class FerNode(Node):
         self.get_logger().info(
             f"model {self.pipeline.model_name} {self.pipeline.model_version} on "
             f"{self.pipeline.backend_name}; input {', '.join(self._inputs)}")
+
+    def _warn_unknown_overrides(self) -> None:
+        """A misspelt name in the params file would silently keep the default: say so."""
+        overrides = getattr(self, "_parameter_overrides", {})  # rclpy keeps them here
+        unknown = sorted(name for name in overrides if not self.has_parameter(name))
+        if unknown:
+            self.get_logger().warning(
+                f"ignoring unknown parameters {unknown}; the valid names are in "
+                "config/fer.yaml (python -m fer_ros.ros.params lists them)")
 
     # ----- inputs -------------------------------------------------------------------------
 
