@@ -94,7 +94,7 @@ def train_one_epoch(model, optimizer, scheduler, x, y, cfg, augment, gen, device
     seconds = time.perf_counter() - start
     total_loss, correct, seen = _all_reduce_sum([total_loss, correct, seen], world)
     return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1),
-            "img_per_s": seen / seconds, "train_seconds": seconds}
+            "img_per_s": seen / seconds, "train_seconds": seconds, "train_images": int(seen)}
 
 
 @torch.inference_mode()

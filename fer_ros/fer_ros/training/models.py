@@ -112,16 +112,20 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
                          f"({exc}); save a state dict: torch.save(model.state_dict(), path)") \
             from None
     target = model.state_dict()
-    loaded = {}
+    loaded, misfits = {}, []
     for key, value in _source_tensors(state).items():
         if key in target:
             value = _adapt_first_layer(key, value, target[key])
             if value.shape == target[key].shape:
                 loaded[key] = value
-    if not any(k.startswith("trunk.layer") for k in loaded):
-        raise ValueError(f"pretrained weights {path} share no ResNet stage with "
-                         f"{type(model.trunk).__name__}; use weights of the same arch "
-                         "(a torchvision resnet state dict or a fer_ros checkpoint)")
+            elif key.startswith("trunk.layer"):
+                misfits.append(key)
+    # Head and stem may differ (new classes, small stem); the stages must not.
+    if misfits or not any(k.startswith("trunk.layer") for k in loaded):
+        raise ValueError(f"pretrained weights {path} share no ResNet stage with this "
+                         f"model ({len(misfits)} stage tensors of another shape, e.g. "
+                         f"{misfits[:2]}); use weights of the same arch (a torchvision "
+                         "resnet state dict or a fer_ros checkpoint)")
     model.load_state_dict(loaded, strict=False)
     return sorted(set(target) - set(loaded))
 

@@ -80,7 +80,9 @@ def plot_confusion(report: dict, path: Path, normalise: bool, title: str = "") -
 
 def read_log(path: Path) -> list[dict]:
     with open(path, newline="") as handle:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        # columns added in later versions are empty in older runs' rows
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)}
+                for row in csv.DictReader(handle)]
 
 
 def plot_curves(log_csv: Path, path: Path) -> None:

@@ -28,7 +28,7 @@ from fer_ros.training.engine import evaluate, train_one_epoch
 from fer_ros.training.models import create_model, load_pretrained, set_trainable
 
 LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "img_per_s",
-              "train_seconds")
+              "train_seconds", "train_images")
 
 
 def input_spec(cfg: TrainConfig) -> InputSpec:
