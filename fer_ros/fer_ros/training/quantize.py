@@ -78,7 +78,10 @@ def quantize_network(bundle: Bundle, out_path: Path, calibration: np.ndarray,
                                          "int8": QuantType.QInt8}[activations],
                         weight_type=QuantType.QInt8,
                         # probabilities stay float: 8 bits would round small ones to 0
-                        nodes_to_exclude=softmax)
+                        nodes_to_exclude=softmax,
+                        # TensorRT accepts only zero-point-0 (symmetric) int8 Q/DQ
+                        extra_options={"ActivationSymmetric": activations == "int8",
+                                       "WeightSymmetric": True})
 
 
 def accuracy(session, x: np.ndarray, y: np.ndarray) -> float:
