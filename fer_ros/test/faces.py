@@ -1,32 +1,24 @@
-"""Real faces from ../shared for tests and benchmarks, and camera-like frames built from them.
+"""Real faces from the shared folder for tests, and camera-like frames built from them.
 
     images, labels = fer2013_faces("PublicTest", limit=200)
     scene = compose_frame(images[:3], labels[:3], frame_size=(640, 480), seed=1)
     scene.image, scene.boxes, scene.labels   # BGR frame, true face squares, their labels
 
-Faces are scaled up (48 px -> ``face_px``) and pasted at random, non-overlapping
-positions on a textured background; the returned boxes are exactly where they went.
-Reading stops as soon as enough rows are found (the full FER2013 csv is ~300 MB unzipped).
+The composing code lives in :mod:`fer_ros.bench.scenes` (the benchmarks use it too);
+this module pins the shared paths and caches what was read for the whole test session.
 """
 from __future__ import annotations
 
-import gzip
-import os
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import cv2
-import numpy as np
+from fer_ros.bench import scenes
+from fer_ros.bench.scenes import (FER2013_LABELS, Scene, compose_frame,  # noqa: F401
+                                  match_boxes, textured_background)
 
-from fer_ros.core.types import Box
-
-REPO = Path(__file__).resolve().parents[2]
 # same rule as conftest.find_shared_dir: $FER_ROS_SHARED, else the folder beside the repo
-SHARED = Path(os.environ.get("FER_ROS_SHARED") or REPO.parent / "shared").resolve()
-FER2013_CSV = SHARED / "datasets" / "fer2013" / "fer2013.csv.gz"
-CKPLUS_DIR = SHARED / "datasets" / "ckplus48" / "CK+48"
-FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+SHARED = scenes.find_shared_dir()
+FER2013_CSV = SHARED / scenes.FER2013_RELATIVE
+CKPLUS_DIR = SHARED / scenes.CKPLUS_RELATIVE
 
 
 def shared_available() -> bool:
@@ -34,110 +26,12 @@ def shared_available() -> bool:
 
 
 @lru_cache(maxsize=8)
-def fer2013_faces(split: str = "Training", limit: int = 200) -> tuple[list, np.ndarray]:
+def fer2013_faces(split: str = "Training", limit: int = 200):
     """The first ``limit`` faces of a FER2013 ``Usage`` split: (48x48 uint8 list, int labels)."""
-    images, labels = [], []
-    suffix = "," + split
-    with gzip.open(FER2013_CSV, "rt", encoding="utf-8") as handle:
-        next(handle)  # header
-        for line in handle:
-            line = line.rstrip("\r\n")
-            if not line.endswith(suffix):  # cheap skip before parsing 2304 numbers
-                continue
-            emotion, pixels, _ = line.split(",")
-            images.append(np.array(pixels.split(), np.uint8).reshape(48, 48))
-            labels.append(int(emotion))
-            if len(images) >= limit:
-                break
-    return images, np.asarray(labels, np.int64)
+    return scenes.fer2013_faces(FER2013_CSV, split, limit)
 
 
 @lru_cache(maxsize=4)
-def ckplus_faces(per_class: int = 10) -> tuple[list, list]:
+def ckplus_faces(per_class: int = 10):
     """Up to ``per_class`` CK+48 faces of each class: (48x48 uint8 list, class-name list)."""
-    images, labels = [], []
-    for folder in sorted(p for p in CKPLUS_DIR.iterdir() if p.is_dir()):
-        for png in sorted(folder.glob("*.png"))[:per_class]:
-            image = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
-            if image is not None:
-                images.append(image)
-                labels.append(folder.name)
-    return images, labels
-
-
-@dataclass
-class Scene:
-    """A composed frame: BGR uint8 image, true face boxes and their labels (same order)."""
-
-    image: np.ndarray
-    boxes: list
-    labels: list
-
-
-def textured_background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
-    """A smooth colour gradient plus mild noise: no face-like structure, not flat."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = rng.uniform(60, 190, size=3).astype(np.float32)
-    slope = rng.uniform(-0.08, 0.08, size=(3, 2)).astype(np.float32)
-    image = np.stack([base[c] + slope[c, 0] * xs + slope[c, 1] * ys for c in range(3)], -1)
-    image += rng.normal(0, 6, image.shape).astype(np.float32)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def _place(sizes, width, height, rng, attempts=2000):
-    """Non-overlapping squares (with a gap) of the given sizes inside width x height."""
-    placed = []
-    for side in sizes:
-        for _ in range(attempts):
-            x = int(rng.integers(0, width - side + 1))
-            y = int(rng.integers(0, height - side + 1))
-            gap = 8
-            if all(x + side + gap <= px or px + ps + gap <= x or
-                   y + side + gap <= py or py + ps + gap <= y for px, py, ps in placed):
-                placed.append((x, y, side))
-                break
-        else:
-            raise ValueError(f"cannot place {len(sizes)} faces of {list(sizes)} px "
-                             f"without overlap in {width}x{height}; use smaller faces")
-    return placed
-
-
-def compose_frame(faces, labels, frame_size=(640, 480), face_px=(120, 180),
-                  seed: int = 0) -> Scene:
-    """Paste gray/BGR face crops onto a textured ``frame_size`` (w, h) BGR canvas.
-
-    ``face_px`` is a fixed side or a (low, high) range sampled per face.
-    """
-    rng = np.random.default_rng(seed)
-    width, height = frame_size
-    if isinstance(face_px, int):
-        sizes = [face_px] * len(faces)
-    else:
-        sizes = [int(rng.integers(face_px[0], face_px[1] + 1)) for _ in faces]
-    image = textured_background(width, height, rng)
-    boxes = []
-    for face, (x, y, side) in zip(faces, _place(sizes, width, height, rng)):
-        if face.ndim == 2:
-            face = cv2.cvtColor(face, cv2.COLOR_GRAY2BGR)
-        image[y:y + side, x:x + side] = cv2.resize(face, (side, side),
-                                                   interpolation=cv2.INTER_CUBIC)
-        boxes.append(Box(float(x), float(y), float(side), float(side)))
-    return Scene(image=image, boxes=boxes, labels=list(labels))
-
-
-def match_boxes(true_boxes, found_boxes, min_iou: float = 0.25) -> list:
-    """For each true box, the index of the found box whose centre lies inside it with the
-    best IoU >= min_iou, or None. Each found box is used at most once."""
-    used, result = set(), []
-    for truth in true_boxes:
-        best, best_iou = None, min_iou
-        for j, found in enumerate(found_boxes):
-            cx, cy = found.x + found.w / 2, found.y + found.h / 2
-            inside = truth.x <= cx <= truth.x + truth.w and truth.y <= cy <= truth.y + truth.h
-            iou = truth.iou(found)
-            if j not in used and inside and iou >= best_iou:
-                best, best_iou = j, iou
-        if best is not None:
-            used.add(best)
-        result.append(best)
-    return result
+    return scenes.ckplus_faces(CKPLUS_DIR, per_class)

@@ -1,0 +1,1 @@
+"""Benchmarks with JSON output (speed goals live here, not in timed tests)."""

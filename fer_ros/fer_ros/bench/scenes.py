@@ -1,0 +1,161 @@
+"""Camera-like frames composed from real dataset faces, at known positions.
+
+Used by the benchmarks and (through ``fer_ros/test/faces.py``) by the tests:
+
+    images, labels = fer2013_faces(csv_path, "PublicTest", limit=200)
+    scene = compose_frame(images[:3], labels[:3], frame_size=(640, 480), seed=1)
+    scene.image, scene.boxes, scene.labels   # BGR frame, true face squares, their labels
+
+Faces are scaled (48 px -> ``face_px``) and pasted at random, non-overlapping positions
+on a textured background; the boxes are exactly where they went. The datasets are read
+from the shared folder and never copied into the package.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.errors import InputError
+from fer_ros.core.types import Box
+
+FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+FER2013_RELATIVE = Path("datasets/fer2013/fer2013.csv.gz")
+CKPLUS_RELATIVE = Path("datasets/ckplus48/CK+48")
+
+
+def find_shared_dir() -> Path:
+    """$FER_ROS_SHARED, else ``shared`` beside the source checkout, else ../shared of the cwd."""
+    configured = os.environ.get("FER_ROS_SHARED")
+    if configured:
+        return Path(configured).resolve()
+    beside_repo = Path(__file__).resolve().parents[3].parent / "shared"
+    if beside_repo.is_dir():
+        return beside_repo
+    return (Path.cwd().parent / "shared").resolve()
+
+
+def fer2013_faces(csv_path: str | Path, split: str = "Training",
+                  limit: int = 200) -> tuple[list, np.ndarray]:
+    """The first ``limit`` faces of a FER2013 ``Usage`` split: (48x48 uint8 list, int labels).
+
+    Stops reading once ``limit`` rows are found (the csv is ~300 MB unzipped)."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise InputError(f"FER2013 csv {csv_path} not found; set FER_ROS_SHARED to the folder "
+                         f"holding {FER2013_RELATIVE}")
+    images, labels = [], []
+    suffix = "," + split
+    opener = gzip.open if csv_path.suffix == ".gz" else open
+    with opener(csv_path, "rt", encoding="utf-8") as handle:
+        next(handle)  # header
+        for line in handle:
+            line = line.rstrip("\r\n")
+            if not line.endswith(suffix):  # cheap skip before parsing 2304 numbers
+                continue
+            emotion, pixels, _ = line.split(",")
+            images.append(np.array(pixels.split(), np.uint8).reshape(48, 48))
+            labels.append(int(emotion))
+            if len(images) >= limit:
+                break
+    return images, np.asarray(labels, np.int64)
+
+
+def ckplus_faces(folder: str | Path, per_class: int = 10) -> tuple[list, list]:
+    """Up to ``per_class`` CK+48 faces of each class folder: (48x48 uint8 list, class names)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"CK+48 folder {folder} not found; set FER_ROS_SHARED")
+    images, labels = [], []
+    for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for png in sorted(class_dir.glob("*.png"))[:per_class]:
+            image = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+            if image is not None:
+                images.append(image)
+                labels.append(class_dir.name)
+    return images, labels
+
+
+@dataclass
+class Scene:
+    """A composed frame: BGR uint8 image, true face boxes and their labels (same order)."""
+
+    image: np.ndarray
+    boxes: list
+    labels: list
+
+
+def textured_background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A smooth colour gradient plus mild noise: no face-like structure, not flat."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.uniform(60, 190, size=3).astype(np.float32)
+    slope = rng.uniform(-0.08, 0.08, size=(3, 2)).astype(np.float32)
+    image = np.stack([base[c] + slope[c, 0] * xs + slope[c, 1] * ys for c in range(3)], -1)
+    image += rng.normal(0, 6, image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _free(x: int, y: int, side: int, placed, gap: int = 8) -> bool:
+    return all(x + side + gap <= px or px + ps + gap <= x or
+               y + side + gap <= py or py + ps + gap <= y for px, py, ps in placed)
+
+
+def _place(sizes, width: int, height: int, rng, attempts: int = 2000):
+    """Non-overlapping squares (8 px apart) of the given sizes inside width x height."""
+    placed = []
+    for side in sizes:
+        for _ in range(attempts):
+            x = int(rng.integers(0, width - side + 1))
+            y = int(rng.integers(0, height - side + 1))
+            if _free(x, y, side, placed):
+                placed.append((x, y, side))
+                break
+        else:
+            raise InputError(f"cannot place {len(sizes)} faces of {list(sizes)} px without "
+                             f"overlap in {width}x{height}; use smaller faces or a larger frame")
+    return placed
+
+
+def compose_frame(faces, labels, frame_size=(640, 480), face_px=(120, 180),
+                  seed: int = 0) -> Scene:
+    """Paste gray/BGR face crops onto a textured ``frame_size`` (w, h) BGR canvas.
+
+    ``face_px`` is a fixed side or a (low, high) range sampled per face.
+    """
+    rng = np.random.default_rng(seed)
+    width, height = frame_size
+    if isinstance(face_px, int):
+        sizes = [face_px] * len(faces)
+    else:
+        sizes = [int(rng.integers(face_px[0], face_px[1] + 1)) for _ in faces]
+    image = textured_background(width, height, rng)
+    boxes = []
+    for face, (x, y, side) in zip(faces, _place(sizes, width, height, rng)):
+        if face.ndim == 2:
+            face = cv2.cvtColor(face, cv2.COLOR_GRAY2BGR)
+        image[y:y + side, x:x + side] = cv2.resize(face, (side, side),
+                                                   interpolation=cv2.INTER_CUBIC)
+        boxes.append(Box(float(x), float(y), float(side), float(side)))
+    return Scene(image=image, boxes=boxes, labels=list(labels))
+
+
+def match_boxes(true_boxes, found_boxes, min_iou: float = 0.25) -> list:
+    """For each true box, the index of the found box whose centre lies inside it with the
+    best IoU >= min_iou, or None. Each found box is used at most once."""
+    used, result = set(), []
+    for truth in true_boxes:
+        best, best_iou = None, min_iou
+        for j, found in enumerate(found_boxes):
+            cx, cy = found.x + found.w / 2, found.y + found.h / 2
+            inside = truth.x <= cx <= truth.x + truth.w and truth.y <= cy <= truth.y + truth.h
+            iou = truth.iou(found)
+            if j not in used and inside and iou >= best_iou:
+                best, best_iou = j, iou
+        if best is not None:
+            used.add(best)
+        result.append(best)
+    return result
