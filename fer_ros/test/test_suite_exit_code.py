@@ -15,7 +15,10 @@ FAILING = "def test_fails():\n    assert 1 + 1 == 3, 'deliberate failure'\n"
 
 
 def run_test_script(repo_root: Path, test_dir: Path, ros_env: dict) -> subprocess.CompletedProcess:
-    env = dict(ros_env, FER_ROS_TEST_PATHS=str(test_dir))
+    # Drop the outer run's pytest options (colcon test passes --junit-xml via PYTEST_ADDOPTS:
+    # the inner run would overwrite the outer run's report).
+    env = {k: v for k, v in ros_env.items() if not k.startswith("PYTEST_")}
+    env["FER_ROS_TEST_PATHS"] = str(test_dir)
     return subprocess.run(["bash", str(repo_root / "scripts" / "test.sh"), "-p", "no:cacheprovider"],
                           cwd=repo_root, env=env, capture_output=True, text=True, timeout=120)
 
