@@ -98,8 +98,8 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
     """Load a local torchvision state dict or one of our checkpoints into the trunk.
 
     RGB first-layer weights are summed over colour channels for a grayscale stem
-    (the response to a gray image is then unchanged); the classifier is skipped
-    when its shape differs. Returns the names of the tensors that were not loaded.
+    (the response to a gray image is then unchanged); the classifier head is never
+    loaded: a transferred model always starts with a fresh head. Returns the names of the tensors that were not loaded.
     """
     path = Path(path)
     if not path.is_file():
@@ -133,7 +133,9 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
 def _source_tensors(state: dict) -> dict:
     """Our checkpoint ({"model": ...}) as is; torchvision state dicts prefixed with trunk."""
     if isinstance(state.get("model"), dict):
-        return state["model"]
+        # Transfer keeps the trunk and gives the new task a fresh head (the sources'
+        # "dense top replaced"): class order and count of the source task are unrelated.
+        return {k: v for k, v in state["model"].items() if not k.startswith("head.")}
     if isinstance(state.get("state_dict"), dict):  # common wrapper of other trainers
         state = state["state_dict"]
     tensors = {k.removeprefix("module."): v for k, v in state.items()
