@@ -2,7 +2,7 @@
 tensors for training-time and run-time paths on the same real face."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fer_ros.core.errors import InputError

@@ -22,7 +22,7 @@ import numpy as np
 
 from fer_ros.core.bundle import Bundle, load_bundle
 from fer_ros.core.classify import select_backend
-from fer_ros.core.config import DetectorConfig, PipelineConfig, TrackerConfig, coerce_value
+from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import check_frame, to_bgr8
@@ -148,8 +148,8 @@ class Pipeline:
             raise ConfigError(f"detector settings {sorted(bad)} cannot change at runtime; "
                               f"runtime ones: {', '.join(RUNTIME_DETECTOR_FIELDS)}")
         # replace() re-runs validation; build both before applying either (all-or-nothing)
-        new_det: DetectorConfig = _replace(self.config.detector, det, "detector")
-        new_trk: TrackerConfig = _replace(self.config.tracker, trk, "tracker")
+        new_det, det = _replace(self.config.detector, det, "detector")
+        new_trk, trk = _replace(self.config.tracker, trk, "tracker")
         self.detector.update(**det)
         self.tracker.update_config(**trk)
         self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
@@ -159,11 +159,11 @@ class Pipeline:
 
 
 def _replace(config, changes: dict, section: str):
+    """(validated copy of ``config`` with ``changes``, the changes with coerced types)."""
     fields = {f.name: f for f in dataclasses.fields(config)}
     unknown = set(changes) - set(fields)
     if unknown:
         raise ConfigError(f"unknown {section} setting(s) {sorted(unknown)}")
-    typed = {k: coerce_value(f"{section}.{k}", v, type(fields[k].default)) for k, v in changes.items()}
-    changes.clear()
-    changes.update(typed)
-    return dataclasses.replace(config, **typed)
+    typed = {k: coerce_value(f"{section}.{k}", v, type(fields[k].default))
+             for k, v in changes.items()}
+    return dataclasses.replace(config, **typed), typed
