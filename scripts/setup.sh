@@ -77,6 +77,7 @@ build_inputs_hash() {
        if [[ -d $dir ]]; then find "$dir" ! -path '*__pycache__*' ! -name '*.pyc'; fi
      done | sort)
     cat "$VENV/.fer_ros_deps.sha256"
+    echo "$REPO"  # a moved checkout needs a rebuild: install/ holds absolute paths
   } | sha256sum | cut -d' ' -f1
 }
 
