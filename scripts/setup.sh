@@ -89,7 +89,9 @@ colcon_build() {
     return 0
   fi
   log "colcon build --symlink-install (fer_ros_msgs, fer_ros)"
-  # The venv is the ROS prefix: CMake and ament find the ros-* wheels' share/ there.
+  # The venv is the ROS prefix: CMake and ament find the ros-* wheels' share/ there. Without
+  # AMENT_PREFIX_PATH the message build fails; colcon then warns that .venv has no
+  # local_setup.* files, which is harmless (the venv is activated instead).
   ( export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" \
            CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV"
     colcon build --symlink-install --base-paths "$REPO" \
