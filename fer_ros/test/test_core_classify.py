@@ -141,3 +141,76 @@ def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
         TorchBackend(wrong, checkpoint)
     with pytest.raises(ModelError, match="does not exist"):
         TorchBackend(bundle, tmp_path / "missing.pt")
+
+
+class FakeTensorRT:
+    """Stands in for fer_ros.core.tensorrt_backend: TensorRT cannot be installed here, and
+    what is tested is select_backend's order and fallbacks, not TensorRT itself."""
+
+    def __init__(self, available=True, fails=False, num_classes=6):
+        self.available, self.fails, self.num_classes, self.built = available, fails, \
+            num_classes, []
+        outer = self
+
+        class TensorRTBackend(ClassifierBackend):
+            name = "tensorrt-fp16"
+
+            def __init__(self, onnx_path, max_batch=16, precision="fp16", cache_dir=None):
+                if outer.fails:
+                    raise RuntimeError("engine build failed: out of GPU memory")
+                outer.built.append((onnx_path, max_batch, precision))
+                self.num_classes = outer.num_classes
+
+            def infer(self, batch):  # logits-like rows that do not sum to 1
+                return np.tile(np.arange(outer.num_classes, dtype=np.float32), (len(batch), 1))
+
+        self.TensorRTBackend = TensorRTBackend
+
+    def tensorrt_available(self):
+        return (True, "10.0") if self.available else (False, "no CUDA GPU found")
+
+
+@pytest.fixture()
+def fake_tensorrt(monkeypatch):
+    def install(**kwargs):
+        fake = FakeTensorRT(**kwargs)
+        monkeypatch.setitem(__import__("sys").modules, "fer_ros.core.tensorrt_backend", fake)
+        return fake
+    return install
+
+
+def test_auto_prefers_tensorrt_when_available(bundles, fake_tensorrt, caplog):
+    fake = fake_tensorrt()
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(max_batch=8, precision="fp16"),
+                                 load_bundle(bundles["six_gray"]))
+    assert backend.name == "tensorrt-fp16" and fake.built[0][1:] == (8, "fp16")
+    assert "tensorrt-fp16 (auto: TensorRT is available)" in caplog.text
+
+
+def test_auto_falls_back_to_onnxruntime_and_logs_the_reason(bundles, fake_tensorrt, caplog):
+    fake_tensorrt(fails=True)
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(), load_bundle(bundles["six_gray"]))
+    assert backend.name == "onnxruntime-cpu"
+    assert "out of GPU memory" in caplog.text
+    fake_tensorrt(available=False)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(), load_bundle(bundles["six_gray"]))
+    assert backend.name == "onnxruntime-cpu" and "no CUDA GPU found" in caplog.text
+
+
+def test_tensorrt_engine_with_the_wrong_class_count_is_refused(bundles, fake_tensorrt):
+    fake_tensorrt(num_classes=7)
+    with pytest.raises(ModelError, match="7 outputs but the bundle has 6 labels"):
+        select_backend(ClassifierConfig(backend="tensorrt"), load_bundle(bundles["six_gray"]))
+
+
+def test_tensorrt_output_gets_a_softmax_when_the_bundle_has_none(bundles, fake_tensorrt):
+    fake_tensorrt(num_classes=8)
+    backend = select_backend(ClassifierConfig(backend="tensorrt"),
+                             load_bundle(bundles["eight_rgb_logits"]))
+    probs = backend.infer(random_batch(2, 3, 48))
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
+    assert probs[0].argmax() == 7  # order kept

@@ -166,7 +166,28 @@ def _try_tensorrt(config: ClassifierConfig, bundle: Bundle) -> tuple[ClassifierB
                                   cache_dir=config.engine_cache_dir or None)
     except (FerError, RuntimeError, OSError) as exc:
         return None, f"TensorRT engine could not be built or loaded: {exc}"
+    classes = getattr(backend, "num_classes", bundle.num_classes)
+    if classes != bundle.num_classes:
+        backend.close()
+        raise ModelError(f"TensorRT engine for {bundle.network_path} has {classes} outputs but "
+                         f"the bundle has {bundle.num_classes} labels; re-export the bundle")
+    if not bundle.softmax_applied:
+        backend = _SoftmaxAfter(backend)
     return backend, "TensorRT is available"
+
+
+class _SoftmaxAfter(ClassifierBackend):
+    """Adds the softmax a bundle exported without one needs (``softmax_applied: false``)."""
+
+    def __init__(self, inner: ClassifierBackend) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        out = self.inner.infer(batch)
+        return softmax(out) if len(out) else out
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _torch_checkpoint(config: ClassifierConfig, bundle: Bundle) -> Path:
