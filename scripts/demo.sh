@@ -29,7 +29,7 @@ NODE_PID=$!
 
 stop_node() {
   if kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -INT "$NODE_PID"
+    kill -TERM "$NODE_PID"  # (a background job of a script ignores SIGINT until rclpy handles it)
     wait "$NODE_PID" && echo "[demo] fer_node stopped cleanly (exit 0)" \
       || echo "[demo] fer_node exited with $?" >&2
   fi

@@ -71,10 +71,6 @@ class FerNode(Node):
         if self.config.compressed:
             self._inputs[self.image_topic + "/compressed"] = (CompressedImage, True)
         self._subscriptions_by_topic: dict[str, object] = {}
-        self._qos_timer = self.create_timer(1.0, self._subscribe_inputs)
-        self._subscribe_inputs()
-        if self._waiting_for():
-            self.get_logger().info(self._waiting_for())
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
@@ -82,6 +78,11 @@ class FerNode(Node):
         self.get_logger().info(
             f"model {self.pipeline.model_name} {self.pipeline.model_version} on "
             f"{self.pipeline.backend_name}; input {', '.join(self._inputs)}")
+        # Subscribe last: a matched subscription means the node is ready for frames.
+        self._qos_timer = self.create_timer(1.0, self._subscribe_inputs)
+        self._subscribe_inputs()
+        if self._waiting_for():
+            self.get_logger().info(self._waiting_for())
 
     def _warn_unknown_overrides(self) -> None:
         """A misspelt name in the params file would silently keep the default: say so."""
@@ -226,10 +227,17 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):  # stopped while loading the model
         rclpy.try_shutdown()
         return 0
+    except Exception:
+        if not rclpy.ok():  # SIGINT/SIGTERM shut the context down mid start-up: not an error
+            return 0
+        raise
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():  # a real error, not a signal racing the executor
+            raise
     finally:
         node.close()
         node.destroy_node()
