@@ -22,6 +22,7 @@ STEMS = ("standard", "small")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("onecycle", "cosine", "plateau", "constant")
 LABEL_MODES = ("majority", "probability", "crossentropy")
+AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
 @dataclass
@@ -84,7 +85,8 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         for name, allowed in (("dataset", DATASETS), ("arch", ARCHS), ("head", HEADS),
                               ("stem", STEMS), ("optimizer", OPTIMIZERS),
-                              ("schedule", SCHEDULES), ("label_mode", LABEL_MODES)):
+                              ("schedule", SCHEDULES), ("label_mode", LABEL_MODES),
+                              ("amp", AMP_MODES)):
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"Invalid {name} {value!r}. Only {', '.join(allowed)} "

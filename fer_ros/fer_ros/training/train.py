@@ -95,6 +95,9 @@ class Run:
         if cfg.pretrained and resume_state is None:
             missing = load_pretrained(self.model, cfg.pretrained)
             self.log(f"pretrained {cfg.pretrained}: {len(missing)} tensors left at init")
+        elif not cfg.pretrained and (cfg.unfreeze_stages < 4 or cfg.warmup_head_epochs):
+            self.log("warning: frozen stages / head-only warm-up without --pretrained train "
+                     "on a randomly initialised trunk; pass a local pretrained file")
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.class_weight = self._class_weight() if cfg.class_weighting else None
