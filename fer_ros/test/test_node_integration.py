@@ -274,7 +274,7 @@ def test_diagnostics_report_rates_latency_and_backend(running, scenes):
         lambda: (d := probe.last_diagnostics(node_name=running.name)) and
         int(d["frames_processed"]) >= 3 and d, 10.0, "diagnostics counting processed frames")
     for key in ("input_rate_hz", "processed_rate_hz", "frames_dropped", "latency_p50_ms",
-                "latency_p95_ms", "latency_p99_ms", "backend"):
+                "latency_p95_ms", "latency_p99_ms", "processing_p50_ms", "backend"):
         assert key in diag, f"diagnostics lack {key}: {diag}"
     assert diag["backend"].startswith("onnxruntime")
     p50, p99 = float(diag["latency_p50_ms"]), float(diag["latency_p99_ms"])

@@ -124,7 +124,8 @@ class DemoClient(Node):
         print(f"[demo] send -> receive latency p50 {lat[0]:.0f} ms, p95 {lat[1]:.0f} ms; "
               f"node diagnostics: {d.get('status', '?')}, backend {d.get('backend', '?')}, "
               f"processed {d.get('frames_processed', '?')}, dropped "
-              f"{d.get('frames_dropped', '?')}, latency p95 {d.get('latency_p95_ms', '?')} ms")
+              f"{d.get('frames_dropped', '?')}, latency p95 {d.get('latency_p95_ms', '?')} ms, "
+              f"pipeline p50 {d.get('processing_p50_ms', '?')} ms")
         print(f"[demo] annotated frames: {self.pngs} PNG files and demo.mp4 in {self.args.out}")
         if self.replies == 0 or self.faces == 0:
             print("[demo] error: no emotions received from fer_node", flush=True)

@@ -25,6 +25,7 @@ class StatsSnapshot:
     latency_p50_ms: float        # message arrival -> EmotionArray published
     latency_p95_ms: float
     latency_p99_ms: float
+    processing_p50_ms: float     # core pipeline time alone (decode excluded)
     received_total: int
     processed_total: int
     dropped_total: int
@@ -39,7 +40,8 @@ class FrameStats:
         self._lock = threading.Lock()
         self._arrivals: deque[float] = deque()
         self._drops: deque[float] = deque()
-        self._done: deque[tuple[float, float]] = deque()   # (publish time, latency ms)
+        # (publish time, arrival -> publish ms, pipeline ms)
+        self._done: deque[tuple[float, float, float]] = deque()
         self.received_total = self.processed_total = 0
         self.dropped_total = self.malformed_total = 0
         self.faces_last_frame = 0
@@ -59,9 +61,10 @@ class FrameStats:
         with self._lock:
             self.malformed_total += 1
 
-    def processed(self, arrival_t: float, publish_t: float, faces: int) -> None:
+    def processed(self, arrival_t: float, publish_t: float, faces: int,
+                  processing_ms: float = float("nan")) -> None:
         with self._lock:
-            self._done.append((publish_t, (publish_t - arrival_t) * 1000.0))
+            self._done.append((publish_t, (publish_t - arrival_t) * 1000.0, processing_ms))
             self.processed_total += 1
             self.faces_last_frame = faces
 
@@ -73,9 +76,11 @@ class FrameStats:
                     q.popleft()
             while self._done and self._done[0][0] < start:
                 self._done.popleft()
-            latencies = np.array([lat for _, lat in self._done], dtype=np.float64)
+            latencies = np.array([lat for _, lat, _ in self._done], dtype=np.float64)
             p50, p95, p99 = (np.percentile(latencies, [50, 95, 99]) if latencies.size
                              else (float("nan"),) * 3)
+            processing = [ms for _, _, ms in self._done if ms == ms]
+            processing_p50 = float(np.median(processing)) if processing else float("nan")
             received = len(self._arrivals)
             return StatsSnapshot(
                 window_s=window_s,
@@ -83,7 +88,7 @@ class FrameStats:
                 processed_hz=len(self._done) / window_s,
                 drop_ratio=len(self._drops) / received if received else 0.0,
                 latency_p50_ms=float(p50), latency_p95_ms=float(p95),
-                latency_p99_ms=float(p99),
+                latency_p99_ms=float(p99), processing_p50_ms=processing_p50,
                 received_total=self.received_total, processed_total=self.processed_total,
                 dropped_total=self.dropped_total, malformed_total=self.malformed_total,
                 faces_last_frame=self.faces_last_frame)
@@ -136,6 +141,7 @@ def to_status(name: str, hardware_id: str, level: int, message: str,
         "latency_p50_ms": f"{snap.latency_p50_ms:.1f}",
         "latency_p95_ms": f"{snap.latency_p95_ms:.1f}",
         "latency_p99_ms": f"{snap.latency_p99_ms:.1f}",
+        "processing_p50_ms": f"{snap.processing_p50_ms:.1f}",
         "frames_received": str(snap.received_total),
         "frames_processed": str(snap.processed_total),
         "frames_dropped": str(snap.dropped_total),

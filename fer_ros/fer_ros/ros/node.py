@@ -163,7 +163,8 @@ class FerNode(Node):
         self.emotions_pub.publish(result_to_msg(
             result, msg.header, self.pipeline.model_name, self.pipeline.model_version,
             image.shape))
-        self.stats.processed(frame.arrival, time.monotonic(), len(result.faces))
+        self.stats.processed(frame.arrival, time.monotonic(), len(result.faces),
+                             result.timings_ms.get("total", float("nan")))
         if self.config.annotate and self.annotated_pub.get_subscription_count() > 0:
             self.annotated_pub.publish(array_to_image(draw_faces(image, result), msg.header))
 
