@@ -18,8 +18,9 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export PYTHONUNBUFFERED=1
 # Camera-sized images through Fast DDS shared memory instead of fragmented UDP (docs/node.md,
 # "DDS settings for large images"): measured here, it cut the demo's send -> receive p50 from
-# about 1-2 s to 0.4 s on a loaded 2-core machine. Both demo processes use it.
-export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$REPO/install/fer_ros/share/fer_ros/config/fastdds_large_images.xml}
+# about 1-2 s to 0.4 s on a loaded 2-core machine. Both demo processes use it; set
+# FASTDDS_DEFAULT_PROFILES_FILE= (empty) to run without it.
+export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE-$REPO/install/fer_ros/share/fer_ros/config/fastdds_large_images.xml}
 
 OUT="$REPO/out/demo"
 mkdir -p "$OUT"
