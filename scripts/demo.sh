@@ -21,6 +21,7 @@ export PYTHONUNBUFFERED=1
 # about 1-2 s to 0.4 s on a loaded 2-core machine. Both demo processes use it; set
 # FASTDDS_DEFAULT_PROFILES_FILE= (empty) to run without it.
 export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE-$REPO/install/fer_ros/share/fer_ros/config/fastdds_large_images.xml}
+[[ -n $FASTDDS_DEFAULT_PROFILES_FILE ]] || unset FASTDDS_DEFAULT_PROFILES_FILE  # empty: Fast DDS would log an XML error
 
 OUT="$REPO/out/demo"
 mkdir -p "$OUT"
