@@ -141,6 +141,10 @@ def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
         TorchBackend(wrong, checkpoint)
     with pytest.raises(ModelError, match="does not exist"):
         TorchBackend(bundle, tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="corrupt or not a fer_ros training checkpoint"):
+        TorchBackend(bundle, corrupt)
 
 
 class FakeTensorRT:

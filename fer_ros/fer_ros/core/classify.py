@@ -9,6 +9,7 @@ to run on CPU.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -107,43 +108,40 @@ class TorchBackend(_ChunkedBackend):
         super().__init__(bundle, max_batch)
         try:
             import torch
+            from fer_ros.training.checkpoint import load_checkpoint
             from fer_ros.training.models import create_model
         except ImportError as exc:
             raise ModelError(f"backend torch needs PyTorch ({exc}); install torch or use "
                              "backend onnxruntime") from None
         path = Path(checkpoint)
-        if not path.is_file():
-            raise ModelError(f"checkpoint {path} does not exist; set classifier.checkpoint "
-                             "to a fer_ros training checkpoint (best.pt)")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = load_checkpoint(path)
             cfg, labels = state["config"], tuple(state["labels"])
-        except Exception as exc:
-            raise ModelError(f"checkpoint {path} cannot be read ({exc}); it is corrupt or "
+        except FileNotFoundError:
+            raise ModelError(f"checkpoint {path} does not exist; set classifier.checkpoint "
+                             "to a fer_ros training checkpoint (best.pt)") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"checkpoint {path} cannot be used ({exc}); it is corrupt or "
                              "not a fer_ros training checkpoint") from None
         if labels != bundle.labels:
             raise ModelError(f"checkpoint {path} labels {list(labels)} differ from bundle "
                              f"{bundle.path} labels {list(bundle.labels)}; use the bundle "
                              "exported from this checkpoint")
         self.torch = torch
-        self.device = torch.device("cuda" if device == "cuda" else "cpu")
+        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+        self.device = torch.device("cuda" if use_cuda else "cpu")
         torch.set_num_threads(threads)
         model = create_model(cfg["arch"], len(labels), cfg.get("channels", 1),
                              cfg.get("stem", "standard"), cfg.get("head", "linear"),
                              cfg.get("dropout", 0.0))
         model.load_state_dict(state["model"])
         self.model = model.eval().to(self.device)
-        self.bundle = _with_softmax_flag(bundle, applied=False)  # the module returns logits
+        self.bundle = dataclasses.replace(bundle, softmax_applied=False)  # module gives logits
         self.name = f"torch-{self.device.type}"
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
             return self.model(self.torch.from_numpy(chunk).to(self.device)).cpu().numpy()
-
-
-def _with_softmax_flag(bundle: Bundle, applied: bool) -> Bundle:
-    import dataclasses
-    return dataclasses.replace(bundle, softmax_applied=applied)
 
 
 def _ort_providers() -> list[str]:
