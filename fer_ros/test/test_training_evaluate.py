@@ -54,6 +54,23 @@ def test_checkpoint_json_contract_and_val_accuracy(trained, tmp_path):
         assert (tmp_path / "report" / name).is_file()
 
 
+@pytest.mark.parametrize("tta", ["flip", "tencrop"])
+def test_test_time_augmentation(trained, tmp_path, tta):
+    pixels, _, run_dir, _ = trained
+    report = _evaluate(tmp_path, "--model", str(run_dir / "best.pt"), "--dataset", "fer2013",
+                       "--data", str(pixels), "--tta", tta)
+    assert report["tta"] == tta and report["n"] == 96 and 0 <= report["accuracy"] <= 1
+
+
+def test_ten_crops_are_shifted_views():
+    from fer_ros.training.evaluate import ten_crops
+    x = np.random.default_rng(0).random((2, 1, 48, 48), dtype=np.float32)
+    crops = ten_crops(x)
+    assert len(crops) == 10 and all(c.shape == x.shape for c in crops)
+    np.testing.assert_array_equal(crops[1], crops[0][..., ::-1])
+    assert not np.allclose(crops[0], crops[2])
+
+
 def test_fer2013_model_on_ckplus_matches_synonyms(trained, tmp_path):
     _, _, run_dir, _ = trained
     report = _evaluate(tmp_path, "--model", str(run_dir / "best.pt"), "--dataset", "ckplus",

@@ -163,3 +163,18 @@ def test_ferplus_probability_mode_trains(tmp_path):
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     assert len(state["labels"]) == 8 and np.isfinite(state["history"][0]["train_loss"])
     assert result["epochs"] == 1
+
+
+@pytest.mark.parametrize("name", ["dtl_resnet18", "resnet50_ckplus", "transfer_attention",
+                                  "resnet152_folder"])
+def test_recipe_yaml_is_a_valid_config(name):
+    import argparse
+
+    from fer_ros.training.config import add_config_arguments, config_from_args
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    path = REPO / "fer_ros" / "config" / "training" / f"{name}.yaml"
+    cfg = config_from_args(parser.parse_args(["--config", str(path)]))
+    assert (REPO / cfg.data).exists(), f"{path}: data {cfg.data} not found from the repo root"
+    override = config_from_args(parser.parse_args(["--config", str(path), "--epochs", "3"]))
+    assert override.epochs == 3  # flags override the file

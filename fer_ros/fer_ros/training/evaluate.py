@@ -84,15 +84,38 @@ def _checkpoint_predictor(path: Path, threads: int) -> Predictor:
     return Predictor(tuple(state["labels"]), spec, run, "torch")
 
 
+TTA_MODES = ("none", "flip", "tencrop")
+TEN_CROP_SCALE = 0.875  # each crop keeps 87.5% of the side, resized back to the input size
+
+
+def ten_crops(x: np.ndarray) -> list[np.ndarray]:
+    """Four corner crops and the centre crop of an NCHW batch, and their mirrors."""
+    import torch
+    import torch.nn.functional as F
+
+    size = x.shape[-1]
+    side = int(round(size * TEN_CROP_SCALE))
+    last = size - side
+    corners = [(0, 0), (0, last), (last, 0), (last, last), (last // 2, last // 2)]
+    crops = []
+    for top, left in corners:
+        part = torch.from_numpy(np.ascontiguousarray(x[..., top:top + side, left:left + side]))
+        crop = F.interpolate(part, size=(size, size), mode="bilinear",
+                             align_corners=False).numpy()
+        crops += [crop, np.ascontiguousarray(crop[..., ::-1])]
+    return crops
+
+
 def predict_faces(predictor: Predictor, faces: FaceSet, tta: str = "none") -> np.ndarray:
-    """(N, K) probabilities; ``tta="flip"`` averages with the mirrored face."""
+    """(N, K) probabilities; ``flip`` averages with the mirrored face, ``tencrop`` over
+    :func:`ten_crops`. ``none`` is exactly what the robot computes."""
+    if tta not in TTA_MODES:
+        raise ValueError(f"Invalid tta {tta!r}. Only {', '.join(TTA_MODES)} are supported.")
     x = to_tensor_batch(faces, predictor.spec)
-    probs = predictor.run(x)
-    if tta == "flip":
-        probs = (probs + predictor.run(np.ascontiguousarray(x[..., ::-1]))) / 2
-    elif tta != "none":
-        raise ValueError(f"Invalid tta {tta!r}. Only flip and none are supported.")
-    return probs
+    if tta == "none":
+        return predictor.run(x)
+    views = [x, np.ascontiguousarray(x[..., ::-1])] if tta == "flip" else ten_crops(x)
+    return np.mean([predictor.run(v) for v in views], axis=0)
 
 
 def _key(name: str) -> str:

@@ -35,8 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "all images for ckplus/folder)")
     parser.add_argument("--fold", type=int, default=0, help="held-out fold (ckplus/folder)")
     parser.add_argument("--folds", type=int, default=10, help="number of folds (default 10)")
-    parser.add_argument("--tta", choices=("none", "flip"), default="none",
-                        help="test-time augmentation (default none: what the robot runs)")
+    parser.add_argument("--tta", choices=("none", "flip", "tencrop"), default="none",
+                        help="test-time augmentation: average over the mirror (flip) or over "
+                        "4 corner + centre crops and their mirrors (tencrop); default none: "
+                        "what the robot runs")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--json", required=True, dest="json_out", metavar="OUT",
                         help="metrics JSON to write")

@@ -18,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fer_ros.training.config import config_from_args
     from fer_ros.training.train import resume, train
-    result = resume(args.resume) if args.resume else train(config_from_args(args))
+    try:
+        result = resume(args.resume) if args.resume else train(config_from_args(args))
+    except (ValueError, FileNotFoundError) as exc:  # DatasetError, config and weight errors
+        print(f"fer-ros train: error: {exc}")
+        return 2
     print(json.dumps(result, indent=2))
     return 0
