@@ -5,7 +5,6 @@ Nodes are started with the command line the launch file produces:
 """
 from __future__ import annotations
 
-import os
 import signal
 import uuid
 
@@ -31,16 +30,12 @@ def probe():
     rclpy.try_shutdown(context=context)
 
 
-def _env():
-    return dict(os.environ, PYTHONUNBUFFERED="1")
-
-
 def _namespace(tag: str) -> str:
     return f"/{tag}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.mark.shared_data
-def test_two_namespaced_nodes_side_by_side(probe):
+def test_two_namespaced_nodes_side_by_side(probe, ros_env):
     """One node per camera: each answers on its own namespace with its own camera's faces.
     Camera b publishes best effort; its node must match that (auto QoS). Its frames are
     small mono8 ones (43 kB): large images lose fragments under best effort (see docs)."""
@@ -61,7 +56,7 @@ def test_two_namespaced_nodes_side_by_side(probe):
         scene.encoding = encoding
         # The publisher exists before the node starts, as a camera driver would.
         publisher = probe.publisher(Image, topic, reliable=reliable)
-        process = start_node(_env(), namespace=ns, image_topic=topic)
+        process = start_node(ros_env, namespace=ns, image_topic=topic)
         probe.subscribe(EmotionArray, f"{ns}/emotions")
         cams[tag] = (ns, topic, scene, publisher, process, reliable)
     try:
@@ -93,15 +88,21 @@ def test_two_namespaced_nodes_side_by_side(probe):
             assert code == 0, f"{tag} exited {code}:\n{output[-2000:]}"
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_ends_node_cleanly(probe, sig):
+def test_signal_ends_node_cleanly_even_mid_frame(probe, ros_env, sig):
     _require_runtime()
+    images, labels = fer2013_faces("PublicTest", limit=3)
+    scene = compose_frame(images, [FER2013_LABELS[k] for k in labels], seed=3)
     ns = _namespace("sig")
-    process = start_node(_env(), namespace=ns, image_topic=f"{ns}/image")
-    node_ready(probe, process, f"{ns}/image")
+    process = start_node(ros_env, namespace=ns, image_topic=f"{ns}/image")
+    publisher = node_ready(probe, process, f"{ns}/image")
+    for i in range(3):  # keep the worker busy while the signal arrives
+        publisher.publish(bgr_image_msg(scene.image, i))
     code, output = stop_node(process, sig)
     assert code == 0, f"exit code {code} after {sig.name}:\n{output[-2000:]}"
     assert "Traceback" not in output, f"traceback on {sig.name}:\n{output[-2000:]}"
+    assert "processing failed" not in output, output[-2000:]
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -110,10 +111,10 @@ def test_signal_ends_node_cleanly(probe, sig):
     (["-p", "pipeline.detector.score_threshold:=3.0"], "score_threshold"),
     (["-p", "pipeline.detector.model_path:=/nonexistent/yunet.onnx"], "yunet.onnx"),
 ])
-def test_bad_setup_stops_with_one_clear_error(args, needle):
+def test_bad_setup_stops_with_one_clear_error(ros_env, args, needle):
     if not NODE_EXE.is_file():
         pytest.skip(f"{NODE_EXE} missing: run `make setup` first")
-    process = start_node(_env(), *args)
+    process = start_node(ros_env, *args)
     try:
         process.wait(timeout=60)
     except Exception:

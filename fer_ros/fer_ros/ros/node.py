@@ -150,6 +150,8 @@ class FerNode(Node):
                 self.get_logger().warning(f"skipped an image: {exc}",
                                           throttle_duration_sec=LOG_THROTTLE_S)
             except Exception as exc:  # noqa: BLE001 - keep serving; the reason is logged
+                if not self.context.ok():
+                    return  # shut down mid-frame: publishers are gone, nothing to report
                 self.get_logger().error(f"processing failed: {type(exc).__name__}: {exc}",
                                         throttle_duration_sec=LOG_THROTTLE_S)
 
@@ -214,6 +216,7 @@ class FerNode(Node):
         with self._wake:
             self._wake.notify()
         self._worker.join(timeout=5.0)
+        self.pipeline.close()
 
 
 def main(args=None) -> int:
