@@ -190,3 +190,30 @@ def node_ready(probe: Probe, process: subprocess.Popen, image_topic: str, msg_ty
     publisher = probe.publisher(msg_type, image_topic, reliable=reliable)
     probe.wait_matched(publisher, process)
     return publisher
+
+
+def require_runtime() -> None:
+    """Skip (saying why) unless the built node, the default bundle and ../shared exist;
+    under CI (CI set) a missing part is a failure, since CI must run these tests."""
+    import os
+
+    import pytest
+    from faces import shared_available
+    from fer_ros.core.bundle import default_bundle_path
+    missing = None
+    if not NODE_EXE.is_file():
+        missing = f"{NODE_EXE} missing: run `make setup` (colcon build) first"
+    elif not (default_bundle_path() / "model.json").is_file():
+        missing = (f"no default model bundle at {default_bundle_path()}: export one with "
+                   "`fer-ros export`")
+    elif not shared_available():
+        missing = ("shared datasets not found (FER2013 faces compose the test frames): set "
+                   "FER_ROS_SHARED or put the shared folder beside the repository")
+    if missing:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(missing)
+
+
+def found_boxes(msg) -> list:
+    """The ROIs of an EmotionArray as core Boxes."""
+    from fer_ros.core.types import Box
+    return [Box(f.roi.x_offset, f.roi.y_offset, f.roi.width, f.roi.height) for f in msg.faces]

@@ -15,24 +15,13 @@ import numpy as np
 import pytest
 
 from faces import FER2013_LABELS, compose_frame, fer2013_faces, match_boxes, \
-    shared_available, textured_background
-from node_helpers import (NODE_EXE, Probe, bgr_image_msg, jpeg_msg, node_ready, set_parameters,
-                          start_node, stamped, stop_node)
+    textured_background
+from node_helpers import (Probe, bgr_image_msg, found_boxes, jpeg_msg, node_ready,
+                          require_runtime, set_parameters, start_node, stamped, stop_node)
 
 pytestmark = [pytest.mark.ros, pytest.mark.shared_data, pytest.mark.slow]
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy not importable: source install/setup.bash")
-
-
-def _require_runtime():
-    from fer_ros.core.bundle import default_bundle_path
-    if not NODE_EXE.is_file():
-        pytest.skip(f"{NODE_EXE} missing: run `make setup` (colcon build) first")
-    if not (default_bundle_path() / "model.json").is_file():
-        pytest.skip(f"no default model bundle at {default_bundle_path()}: export one with "
-                    "`fer-ros export` (see docs)")
-    if not shared_available():
-        pytest.skip("../shared datasets not found (FER2013 faces compose the test frames)")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +54,7 @@ class Running:
 
 @pytest.fixture(scope="module")
 def running():
-    _require_runtime()
+    require_runtime()
     import os
     from diagnostic_msgs.msg import DiagnosticArray
     from fer_ros_msgs.msg import EmotionArray
@@ -90,11 +79,6 @@ def running():
         stop_node(process)
 
 
-def _found_boxes(msg):
-    from fer_ros.core.types import Box
-    return [Box(f.roi.x_offset, f.roi.y_offset, f.roi.width, f.roi.height) for f in msg.faces]
-
-
 def _check_consistent(msg, labels):
     """Every face: label = argmax of scores, confidence = max, scores a distribution."""
     for face in msg.faces:
@@ -116,7 +100,7 @@ def test_real_faces_give_emotions_with_source_header(running, scenes, reference,
         assert tuple(reply.labels) == reference.labels
         assert (reply.model_name, reply.model_version) == (reference.model_name,
                                                            reference.model_version)
-        found = _found_boxes(reply)
+        found = found_boxes(reply)
         matches = match_boxes(scene.boxes, found)
         assert None not in matches, f"frame {i} ({encoding}): faces at {scene.boxes} " \
                                     f"not all found, got {found}"
@@ -143,7 +127,7 @@ def test_face_ids_stay_stable_while_faces_move(running, scenes):
                                borderMode=cv2.BORDER_REPLICATE)
         reply = probe.send_and_wait(running.images, bgr_image_msg(image, 300 + step),
                                     running.emotions)
-        found = _found_boxes(reply)
+        found = found_boxes(reply)
         matches = match_boxes(scene.boxes, found, min_iou=0.5)
         assert None not in matches, f"step {step}: lost a face; found {found}"
         ids_per_frame.append([reply.faces[j].face_id for j in matches])
@@ -167,7 +151,7 @@ def test_compressed_input(running, scenes):
     probe.wait_matched(publisher, running.process)
     scene = scenes[1]
     reply = probe.send_and_wait(publisher, jpeg_msg(scene.image, 500), running.emotions)
-    assert None not in match_boxes(scene.boxes, _found_boxes(reply))
+    assert None not in match_boxes(scene.boxes, found_boxes(reply))
     _check_consistent(reply, reply.labels)
 
 

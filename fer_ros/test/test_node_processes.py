@@ -11,9 +11,8 @@ import uuid
 import pytest
 
 from faces import FER2013_LABELS, compose_frame, fer2013_faces, match_boxes
-from node_helpers import (NODE_EXE, PARAMS_FILE, Probe, bgr_image_msg, node_output, node_ready,
-                          start_node, stop_node)
-from test_node_integration import _found_boxes, _require_runtime
+from node_helpers import (NODE_EXE, PARAMS_FILE, Probe, bgr_image_msg, found_boxes, node_output,
+                          node_ready, require_runtime, start_node, stop_node)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -41,7 +40,7 @@ def test_two_namespaced_nodes_side_by_side(probe, ros_env):
     small mono8 ones (43 kB): large images lose fragments under best effort (see docs)."""
     from fer_ros_msgs.msg import EmotionArray
     from rclpy.qos import ReliabilityPolicy
-    _require_runtime()
+    require_runtime()
     assert PARAMS_FILE.is_file(), f"{PARAMS_FILE} not installed: run `make setup`"
     images, labels = fer2013_faces("PublicTest", limit=12)
     cams = {}
@@ -79,8 +78,8 @@ def test_two_namespaced_nodes_side_by_side(probe, ros_env):
                 except AssertionError:
                     continue
             assert reply is not None, f"{tag}: no EmotionArray on {ns}/emotions"
-            assert None not in match_boxes(scene.boxes, _found_boxes(reply)), \
-                f"{tag}: expected its {len(scene.boxes)} faces, got {_found_boxes(reply)}"
+            assert None not in match_boxes(scene.boxes, found_boxes(reply)), \
+                f"{tag}: expected its {len(scene.boxes)} faces, got {found_boxes(reply)}"
             assert len(reply.faces) == len(scene.boxes)
     finally:
         for tag, (ns, topic, scene, publisher, process, reliable) in cams.items():
@@ -91,7 +90,7 @@ def test_two_namespaced_nodes_side_by_side(probe, ros_env):
 @pytest.mark.shared_data
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_ends_node_cleanly_even_mid_frame(probe, ros_env, sig):
-    _require_runtime()
+    require_runtime()
     images, labels = fer2013_faces("PublicTest", limit=3)
     scene = compose_frame(images, [FER2013_LABELS[k] for k in labels], seed=3)
     ns = _namespace("sig")
