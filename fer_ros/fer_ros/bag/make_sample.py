@@ -2,11 +2,11 @@
 
     python -m fer_ros.bag.make_sample --out fer_ros/data/sample/fer_sample
 
-Frames are 640x480 at 15 fps: a static "room" background with sensor noise and up to
-three FER2013 *PublicTest* faces (48 px crops scaled to 100-180 px) that drift across
-their third of the frame, grow or shrink, change to another face every half second or
-so, and leave now and then; the first half second and a stretch in the middle show no
-face at all. Everything is drawn from one seed, so the same command gives the same bag.
+Frames are 640x480 at 15 fps for 20 s: a static "room" background with sensor noise
+and up to four FER2013 *PublicTest* faces (48 px crops scaled to 90-150 px), one per
+quarter of the frame, each drifting and growing or shrinking for 4-9 frames, then gone
+for 6-11 frames before another person appears there; the first half second and one second
+in the middle show no face at all. Everything is drawn from one seed, so the same command gives the same bag.
 
 Written next to the bag: ``<out>.truth.json``, the ground-truth sidecar
 (:mod:`fer_ros.bag.truth`): for each frame stamp, the pasted face squares and labels.
@@ -43,13 +43,13 @@ START_NS = 1_763_000_000 * 1_000_000_000  # a fixed epoch keeps the bag byte-ide
 class SampleSpec:
     """What the sample looks like; the defaults make the bundled sample."""
 
-    seconds: float = 16.0
+    seconds: float = 20.0
     fps: float = 15.0
     width: int = 640
     height: int = 480
-    lanes: int = 3
-    min_face: int = 100
-    max_face: int = 180
+    lanes: int = 4
+    min_face: int = 90
+    max_face: int = 150
     seed: int = 2013
     jpeg_quality: int = 85
     compressed: bool = True  # jpeg CompressedImage topic (a few MB)
@@ -102,23 +102,20 @@ def blank_frames(spec: SampleSpec) -> set[int]:
 
 
 def plan_appearances(spec: SampleSpec, rng) -> list[Appearance]:
-    """Each lane alternates faces (5-10 frames each, drifting) and short absences."""
+    """Each lane shows one face after another (4-9 frames each, drifting), with a gap of
+    6-11 frames between them: a new person each time, so the tracker (which forgets a face
+    after 5 missed frames by default) starts a new track instead of blending two faces."""
     appearances, next_face = [], 0
     for lane in range(spec.lanes):
         frame = int(rng.integers(0, 6))
-        place = _random_place(rng, spec, lane)
         while frame < spec.frames:
-            if rng.random() < 0.2:  # the person steps out for a moment
-                frame += int(rng.integers(3, 12))
-                place = _random_place(rng, spec, lane)
-                continue
-            end = min(frame + int(rng.integers(5, 11)), spec.frames)
-            target = _random_place(rng, spec, lane)
-            # drift a third of the way to a new random spot per appearance
-            step = tuple(a + (b - a) / 3 for a, b in zip(place, target))
-            appearances.append(Appearance(frame, end, next_face, place, step))
+            end = min(frame + int(rng.integers(4, 10)), spec.frames)
+            start_at, target = _random_place(rng, spec, lane), _random_place(rng, spec, lane)
+            # drift a third of the way towards another random spot
+            drift_to = tuple(a + (b - a) / 3 for a, b in zip(start_at, target))
+            appearances.append(Appearance(frame, end, next_face, start_at, drift_to))
             next_face += 1
-            frame, place = end, step
+            frame = end + int(rng.integers(6, 12))
     return appearances
 
 
