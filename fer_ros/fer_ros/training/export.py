@@ -36,7 +36,19 @@ FORMAT_VERSION = 1
 OPSET = 18
 INPUT_NAME = "input"
 OUTPUT_NAME = "probabilities"
-DEFAULT_DATA = Path(__file__).resolve().parents[3].parent / "shared/datasets/fer2013/fer2013.csv.gz"
+
+
+def _default_fer2013() -> Path:
+    """$FER_ROS_SHARED, else ../shared beside the source tree, else ../shared from the cwd
+    (the colcon-installed copy of this file is not inside the source tree)."""
+    relative = Path("datasets/fer2013/fer2013.csv.gz")
+    if os.environ.get("FER_ROS_SHARED"):
+        return Path(os.environ["FER_ROS_SHARED"]) / relative
+    beside_source = Path(__file__).resolve().parents[3].parent / "shared" / relative
+    return beside_source if beside_source.is_file() else Path("../shared") / relative
+
+
+DEFAULT_DATA = _default_fer2013()
 # fp32 export vs fp32 PyTorch differ by float rounding only; 1e-4 leaves room for
 # kernel differences while catching a wrong graph (which differs by ~0.1).
 PARITY_TOLERANCE = 1e-4
@@ -236,6 +248,18 @@ def publish_bundle(out_dir: Path, onnx_tmp: Path, metadata: dict) -> None:
     write_json(out_dir / "model.json", metadata)
 
 
+def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path,
+                     val_samples: int, log=print) -> dict:
+    """The exported network's own top-1 accuracy on the validation split (no TTA)."""
+    cfg = loaded.config
+    faces, targets = sample_fer2013(data, cfg.val_split, val_samples)
+    probs = ort_predict(ort_session(onnx_path), faces_to_batch(faces, loaded.spec))
+    accuracy = float((probs.argmax(1) == targets).mean())
+    key = f"{cfg.dataset}_{cfg.val_split.lower()}"
+    log(f"ONNX accuracy on {len(faces)} {cfg.val_split} faces: {accuracy:.4f}")
+    return {f"{key}_accuracy": accuracy, f"{key}_faces": len(faces)}
+
+
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None = None,
                   version: str = "1.0.0", metrics_json: str | Path | None = None,
                   data: str | Path = DEFAULT_DATA, parity_faces: int = 64,
@@ -252,7 +276,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
     try:
         log(f"exporting {checkpoint} (epoch {loaded.state['epoch'] + 1}, {cfg.arch}) to ONNX")
         export_onnx(loaded.model, loaded.spec, onnx_tmp)
-        faces, targets = sample_fer2013(data, cfg.val_split, parity_faces)
+        faces, _ = sample_fer2013(data, cfg.val_split, parity_faces)
         parity = check_parity(loaded.model, onnx_tmp, faces_to_batch(faces, loaded.spec))
         log(f"parity on {parity['faces']} real {cfg.val_split} faces: top-1 agreement "
             f"{parity['top1_agreement']:.0%}, max abs diff {parity['max_abs_diff']:.2e}")
@@ -267,15 +291,3 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
         onnx_tmp.unlink(missing_ok=True)
     log(f"bundle written to {out_dir}")
     return {**metadata, "parity": parity}
-
-
-def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path,
-                     val_samples: int, log=print) -> dict:
-    """The exported network's own top-1 accuracy on the validation split (no TTA)."""
-    cfg = loaded.config
-    faces, targets = sample_fer2013(data, cfg.val_split, val_samples)
-    probs = ort_predict(ort_session(onnx_path), faces_to_batch(faces, loaded.spec))
-    accuracy = float((probs.argmax(1) == targets).mean())
-    key = f"{cfg.dataset}_{cfg.val_split.lower()}"
-    log(f"ONNX accuracy on {len(faces)} {cfg.val_split} faces: {accuracy:.4f}")
-    return {f"{key}_accuracy": accuracy, f"{key}_faces": len(faces)}
