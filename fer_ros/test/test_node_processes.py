@@ -124,3 +124,38 @@ def test_bad_setup_stops_with_one_clear_error(ros_env, args, needle):
     assert "Traceback" not in output, output[-3000:]
     errors = [line for line in output.splitlines() if "error" in line.lower()]
     assert len(errors) == 1 and needle in errors[0], f"want one error naming {needle}: {output}"
+
+
+def test_reliability_override_subscribes_without_publishers(probe, ros_env):
+    """input.reliability: best_effort subscribes at once, without waiting for a publisher."""
+    from rclpy.qos import ReliabilityPolicy
+    require_runtime()
+    ns = _namespace("qos")
+    topic = f"{ns}/image"
+    process = start_node(ros_env, "-p", "input.reliability:=best_effort", namespace=ns,
+                         image_topic=topic)
+    try:
+        infos = probe.spin_until(lambda: probe.node.get_subscriptions_info_by_topic(topic),
+                                 60.0, f"fer_node to subscribe to {topic}")
+        assert [i.qos_profile.reliability for i in infos] == [ReliabilityPolicy.BEST_EFFORT]
+    finally:
+        code, output = stop_node(process)
+        assert code == 0, output[-2000:]
+
+
+def test_fastdds_large_image_profile_delivers_best_effort_frames(ros_env):
+    """The shipped Fast DDS profile loads without XML errors and carries 640x480 frames to a
+    best-effort reader in another process (without it about half are lost: docs/node.md)."""
+    import json
+    import subprocess
+    import sys
+    from node_helpers import REPO
+    profile = REPO / "fer_ros" / "config" / "fastdds_large_images.xml"
+    env = dict(ros_env, FASTDDS_DEFAULT_PROFILES_FILE=str(profile))
+    run = subprocess.run([sys.executable, "-m", "fer_ros.ros.delivery_check", "--frames", "20",
+                          "--rate", "7", "--subscriber", "best_effort"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "XMLPARSER" not in run.stdout + run.stderr, (run.stdout + run.stderr)[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["frames_received"] >= 16, f"best effort with the profile: {result}"
