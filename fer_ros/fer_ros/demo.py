@@ -15,7 +15,6 @@ import argparse
 import gzip
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
