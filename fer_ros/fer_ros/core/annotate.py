@@ -46,3 +46,41 @@ def _caption(canvas: np.ndarray, text: str, corner: tuple[int, int],
     cv2.rectangle(canvas, (x, top), (x + tw + 2, top + th + base + 2), colour, cv2.FILLED)
     cv2.putText(canvas, text, (x + 1, top + th + 1), font, font_scale, (0, 0, 0), thickness,
                 cv2.LINE_AA)
+
+
+def draw_probability_bars(image: np.ndarray, result: FrameResult) -> np.ndarray:
+    """:func:`draw_faces` plus, beside each face, one bar per class probability.
+
+    The panel goes right of the box, or left of it when there is no room; it is
+    drawn on a dark backing so it reads on any background. Used by ``fer-ros detect``.
+    """
+    canvas = draw_faces(image, result)
+    for face in result.faces:
+        _probability_panel(canvas, face, result.labels)
+    return canvas
+
+
+def _probability_panel(canvas: np.ndarray, face, labels) -> None:
+    height, width = canvas.shape[:2]
+    row = max(9, min(16, int(face.box.h / max(len(labels), 1))))
+    font_scale = row / 30.0
+    text_w = max(cv2.getTextSize(n, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0]
+                 for n in labels) + 4
+    bar_w = 5 * row
+    panel_w, panel_h = text_w + bar_w + 4, row * len(labels) + 4
+    x = int(face.box.x + face.box.w) + 4
+    if x + panel_w > width:  # no room right of the box: put it left
+        x = max(0, int(face.box.x) - panel_w - 4)
+    y = int(min(max(face.box.y, 0), max(height - panel_h, 0)))
+    x1, y1 = min(x + panel_w, width), min(y + panel_h, height)
+    # darken the backing in place (a blend rather than a solid block keeps context visible)
+    canvas[y:y1, x:x1] = (canvas[y:y1, x:x1] * 0.35).astype(np.uint8)
+    for i, (name, p) in enumerate(zip(labels, face.scores)):
+        top = y + 2 + i * row
+        colour = COLOURS.get(name, _GREY)
+        cv2.putText(canvas, name, (x + 2, top + row - 3), cv2.FONT_HERSHEY_SIMPLEX,
+                    font_scale, (235, 235, 235), 1, cv2.LINE_AA)
+        length = int(round(float(np.clip(p, 0.0, 1.0)) * bar_w))
+        if length > 0:
+            cv2.rectangle(canvas, (x + text_w, top + 2), (x + text_w + length, top + row - 2),
+                          colour, cv2.FILLED)
