@@ -226,6 +226,12 @@ def test_invalid_parameter_changes_are_rejected_with_a_reason(running, values, r
 def test_annotated_image_only_for_subscribers(running, scenes):
     from sensor_msgs.msg import Image
     probe = running.probe
+    # Nobody subscribes yet: frames are processed but nothing is drawn.
+    probe.send_and_wait(running.images, bgr_image_msg(scenes[4].image, 799), running.emotions)
+    probe.spin_until(lambda: int(probe.last_diagnostics(node_name=running.name).get(
+        "frames_processed", 0)) > 0, 10.0, "diagnostics")
+    diag = probe.last_diagnostics(node_name=running.name)
+    assert diag["annotated_published"] == "0", f"annotated without subscribers: {diag}"
     subscription = probe.subscribe(Image, running.annotated, depth=5)
     probe.spin_until(lambda: probe.node.count_publishers(running.annotated) > 0 and
                      _publisher_sees_subscriber(probe, running), 20.0,

@@ -30,6 +30,7 @@ class StatsSnapshot:
     processed_total: int
     dropped_total: int
     malformed_total: int
+    annotated_total: int         # ~/annotated images drawn and published
     faces_last_frame: int
 
 
@@ -43,7 +44,7 @@ class FrameStats:
         # (publish time, arrival -> publish ms, pipeline ms)
         self._done: deque[tuple[float, float, float]] = deque()
         self.received_total = self.processed_total = 0
-        self.dropped_total = self.malformed_total = 0
+        self.dropped_total = self.malformed_total = self.annotated_total = 0
         self.faces_last_frame = 0
 
     def arrived(self, t: float) -> None:
@@ -60,6 +61,10 @@ class FrameStats:
     def malformed(self) -> None:
         with self._lock:
             self.malformed_total += 1
+
+    def annotated(self) -> None:
+        with self._lock:
+            self.annotated_total += 1
 
     def processed(self, arrival_t: float, publish_t: float, faces: int,
                   processing_ms: float = float("nan")) -> None:
@@ -91,6 +96,7 @@ class FrameStats:
                 latency_p99_ms=float(p99), processing_p50_ms=processing_p50,
                 received_total=self.received_total, processed_total=self.processed_total,
                 dropped_total=self.dropped_total, malformed_total=self.malformed_total,
+                annotated_total=self.annotated_total,
                 faces_last_frame=self.faces_last_frame)
 
 
@@ -146,6 +152,7 @@ def to_status(name: str, hardware_id: str, level: int, message: str,
         "frames_processed": str(snap.processed_total),
         "frames_dropped": str(snap.dropped_total),
         "messages_malformed": str(snap.malformed_total),
+        "annotated_published": str(snap.annotated_total),
         "faces_last_frame": str(snap.faces_last_frame),
         "window_s": f"{snap.window_s:g}",
         **extra,

@@ -169,6 +169,7 @@ class FerNode(Node):
                              result.timings_ms.get("total", float("nan")))
         if self.config.annotate and self.annotated_pub.get_subscription_count() > 0:
             self.annotated_pub.publish(array_to_image(draw_faces(image, result), msg.header))
+            self.stats.annotated()
 
     # ----- parameters ---------------------------------------------------------------------
 
