@@ -151,9 +151,15 @@ def test_unfreeze_last_stage_and_head_only():
     trainable = {n.split(".")[1] for n, p in model.named_parameters()
                  if p.requires_grad and n.startswith("trunk.")}
     assert trainable == {"layer4"}
+    model.train()
+    assert model.trunk.layer4[0].bn1.training and not model.trunk.layer3[0].bn1.training, \
+        "frozen stages must keep their BatchNorm statistics"
     set_trainable(model, unfreeze_stages=4, head_only=True)
     assert not any(p.requires_grad for p in model.trunk.parameters())
     assert all(p.requires_grad for p in model.head.parameters())
+    model.train()
+    assert not any(m.training for m in model.trunk.modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))
 
 
 def test_ferplus_probability_mode_trains(tmp_path):

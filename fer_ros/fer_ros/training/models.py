@@ -52,6 +52,17 @@ class FerResNet(nn.Module):
         self.head = head
         self.pooled_head = pooled_head
 
+    def train(self, mode: bool = True) -> "FerResNet":
+        """Frozen BatchNorm layers stay in eval mode: a frozen stage keeps its pretrained
+        statistics too (as Keras does for non-trainable layers), not only its weights."""
+        super().train(mode)
+        if mode:
+            for module in self.trunk.modules():
+                if isinstance(module, nn.BatchNorm2d) and not any(
+                        p.requires_grad for p in module.parameters()):
+                    module.eval()
+        return self
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         t = self.trunk
         x = t.maxpool(t.relu(t.bn1(t.conv1(x))))
