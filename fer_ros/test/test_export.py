@@ -152,3 +152,20 @@ def test_export_refuses_a_file_that_is_not_a_training_checkpoint(tmp_path, fer_e
     garbage.write_bytes(b"not a checkpoint")
     assert main(["export", str(garbage), str(tmp_path / "out2"), "--data", str(fer_extract)]) == 1
     assert not (tmp_path / "out2" / "model.json").exists()
+
+
+def test_evaluate_report_numbers_go_into_metrics(exported_bundle, fer_extract, tmp_path):
+    """`fer-ros evaluate --json` on the bundle agrees with export's own measurement, and
+    its numbers are named <dataset>_<split>_<name> when passed via --metrics-json."""
+    from fer_ros.cli import main
+    from fer_ros.training.export import read_metrics_json
+    report = tmp_path / "val.json"
+    assert main(["evaluate", "--model", str(exported_bundle), "--dataset", "fer2013",
+                 "--data", str(fer_extract), "--split", "PublicTest", "--threads", "1",
+                 "--json", str(report)]) == 0
+    metrics = read_metrics_json(report)
+    exported = json.loads((exported_bundle / "model.json").read_text())["metrics"]
+    assert metrics["fer2013_publictest_faces"] == 128
+    assert metrics["fer2013_publictest_accuracy"] == pytest.approx(
+        exported["fer2013_publictest_accuracy"])
+    assert "fer2013_publictest_macro_f1" in metrics

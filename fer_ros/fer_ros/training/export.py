@@ -183,7 +183,12 @@ def sha256_of(path: Path) -> str:
 
 
 def read_metrics_json(path: str | Path) -> dict:
-    """Numeric entries of an evaluation JSON (flat, or under a "metrics" key)."""
+    """Numbers from a ``fer-ros evaluate --json`` file (or any flat JSON of name: number).
+
+    Evaluate reports carry "dataset" and "split"; their numbers are then named
+    ``<dataset>_<split>_<name>`` (``n`` becomes ``faces``) so several reports can
+    sit side by side: ``ferplus_privatetest_accuracy``, ``ckplus_all_macro_f1``.
+    """
     path = Path(path)
     try:
         values = json.loads(path.read_text())
@@ -193,7 +198,10 @@ def read_metrics_json(path: str | Path) -> dict:
         values = values["metrics"]
     if not isinstance(values, dict):
         raise ExportError(f"metrics file {path} must hold a JSON object of name: number")
-    return {k: float(v) for k, v in values.items()
+    prefix = ""
+    if isinstance(values.get("dataset"), str) and isinstance(values.get("split"), str):
+        prefix = f"{values['dataset']}_{values['split'].lower()}_"
+    return {prefix + ("faces" if k == "n" else k): float(v) for k, v in values.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
@@ -261,7 +269,7 @@ def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path
 
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None = None,
-                  version: str = "1.0.0", metrics_json: str | Path | None = None,
+                  version: str = "1.0.0", metrics_json=None,
                   data: str | Path = DEFAULT_DATA, parity_faces: int = 64,
                   val_samples: int = 0, log=print) -> dict:
     """The whole ``fer-ros export``; returns the written metadata plus a "parity" report."""
@@ -282,8 +290,9 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
             f"{parity['top1_agreement']:.0%}, max abs diff {parity['max_abs_diff']:.2e}")
         metrics = checkpoint_metrics(loaded)
         metrics.update(measure_accuracy(onnx_tmp, loaded, data, val_samples, log))
-        if metrics_json:
-            metrics.update(read_metrics_json(metrics_json))
+        for path in ([metrics_json] if isinstance(metrics_json, (str, Path)) else
+                     metrics_json or []):
+            metrics.update(read_metrics_json(path))
         metadata = build_metadata(loaded, name or f"{cfg.dataset}_{cfg.arch}", version,
                                   sha256_of(onnx_tmp), checkpoint, metrics)
         publish_bundle(out_dir, onnx_tmp, metadata)

@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", help="bundle directory to write (created if missing)")
     parser.add_argument("--name", help="bundle name (default: <dataset>_<arch>)")
     parser.add_argument("--version", default="1.0.0", help="bundle version (default: 1.0.0)")
-    parser.add_argument("--metrics-json", help="evaluation JSON whose numbers go into "
-                        "model.json metrics (flat object or under a 'metrics' key)")
+    parser.add_argument("--metrics-json", action="append", metavar="FILE",
+                        help="`fer-ros evaluate --json` report whose numbers go into "
+                        "model.json metrics as <dataset>_<split>_<name>; repeatable")
     parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="FER2013 csv(.gz) for the parity check and accuracy")
     parser.add_argument("--parity-faces", type=int, default=64,
