@@ -7,16 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from training_helpers import CKPLUS_DIR, FER2013_CSV, FERPLUS_CSV, write_extract
+from training_helpers import CKPLUS_DIR, FER2013_CSV, FERPLUS_CSV, needs_shared, write_extract
 
 from fer_ros.training.data import DatasetError, load_fer2013
 from fer_ros.training.datasets import load_facesets, load_faces
 from fer_ros.training.ferplus import FERPLUS_LABELS, load_ferplus, vote_target
 from fer_ros.training.folders import group_folds, load_ckplus, load_image_folder, split_fold
 
-pytestmark = pytest.mark.skipif(not (FER2013_CSV.is_file() and FERPLUS_CSV.is_file()
-                                     and CKPLUS_DIR.is_dir()),
-                                reason="needs ../shared/datasets (FER2013, FER+, CK+48)")
+pytestmark = [pytest.mark.shared_data, needs_shared(FER2013_CSV, FERPLUS_CSV, CKPLUS_DIR)]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +53,8 @@ GOOD_PIXELS = " ".join(["128"] * 2304)
 
 
 @pytest.mark.parametrize("row, message", [
-    (f"3,{' '.join(['1'] * 2000)},Training", r"fer2013.csv:3: expected 2304 pixel values, got 2000"),
+    (f"3,{' '.join(['1'] * 2000)},Training",
+     r"fer2013.csv:3: expected 2304 pixel values, got 2000"),
     (f"9,{GOOD_PIXELS},Training", r"fer2013.csv:3: unknown emotion label 9"),
     (f"x,{GOOD_PIXELS},Training", r"fer2013.csv:3: emotion 'x' is not an integer"),
     (f"3,{GOOD_PIXELS},Validation", r"fer2013.csv:3: unknown Usage 'Validation'"),

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from training_helpers import CKPLUS_DIR, FER2013_CSV, tiny_config, write_extract
+from training_helpers import CKPLUS_DIR, FER2013_CSV, needs_shared, tiny_config, write_extract
 
 from fer_ros.cli import main
 from fer_ros.core.preprocess import face_to_tensor
@@ -16,8 +16,7 @@ from fer_ros.training.data import load_fer2013
 from fer_ros.training.evaluate import match_labels
 from fer_ros.training.train import Run
 
-pytestmark = pytest.mark.skipif(not (FER2013_CSV.is_file() and CKPLUS_DIR.is_dir()),
-                                reason="needs ../shared FER2013 and CK+48")
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow, needs_shared(FER2013_CSV, CKPLUS_DIR)]
 CONTRACT = {"accuracy", "macro_f1", "per_class", "confusion", "labels", "n", "model",
             "dataset", "split"}
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from training_helpers import FER2013_CSV, REPO, tiny_config, write_extract
+from training_helpers import FER2013_CSV, REPO, needs_shared, tiny_config, write_extract
 
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.models import create_model, load_pretrained, set_trainable
 from fer_ros.training.train import Run, resume, train
 
-pytestmark = pytest.mark.skipif(not FER2013_CSV.is_file(), reason="needs ../shared FER2013")
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow, needs_shared(FER2013_CSV)]
 
 
 @pytest.fixture(scope="module")

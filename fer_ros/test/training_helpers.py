@@ -7,13 +7,24 @@ FER+ votes are copied for exactly the same rows so the two files stay aligned.
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "datasets"
+# Same rule as conftest.find_shared_dir: $FER_ROS_SHARED, else the folder beside the repo.
+SHARED = Path(os.environ.get("FER_ROS_SHARED") or REPO.parent / "shared") / "datasets"
 FER2013_CSV = SHARED / "fer2013" / "fer2013.csv.gz"
 FERPLUS_CSV = SHARED / "ferplus" / "fer2013new.csv"
 CKPLUS_DIR = SHARED / "ckplus48" / "CK+48"
+
+
+def needs_shared(*paths: Path):
+    """Skip when shared data is missing, except under CI, which must run these tests."""
+    missing = [str(p) for p in paths if not p.exists()]
+    return pytest.mark.skipif(bool(missing) and not os.environ.get("CI"),
+                              reason=f"shared data missing: {missing}; set FER_ROS_SHARED")
 
 
 def write_extract(out_dir: Path, per_split: dict[str, int]) -> tuple[Path, Path]:

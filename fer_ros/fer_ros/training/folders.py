@@ -113,4 +113,5 @@ def split_fold(faces: FaceSet, folds: int, fold: int, seed: int = 0) -> tuple[Fa
     if not 0 <= fold < folds:
         raise DatasetError(f"fold must be in [0, {folds}), got {fold}")
     fold_id = group_folds(faces.groups, faces.hard_targets(), folds, seed)
-    return faces.subset(np.flatnonzero(fold_id != fold)), faces.subset(np.flatnonzero(fold_id == fold))
+    held_out = fold_id == fold
+    return faces.subset(np.flatnonzero(~held_out)), faces.subset(np.flatnonzero(held_out))

@@ -110,7 +110,8 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
 
     RGB first-layer weights are summed over colour channels for a grayscale stem
     (the response to a gray image is then unchanged); the classifier head is never
-    loaded: a transferred model always starts with a fresh head. Returns the names of the tensors that were not loaded.
+    loaded: a transferred model always starts with a fresh head. Returns the names
+    of the tensors that were not loaded.
     """
     path = Path(path)
     if not path.is_file():
