@@ -61,6 +61,13 @@ def test_classifier_agrees_with_the_labels_well_above_chance(default_pipeline,
     assert accuracy >= 2 * chance, (
         f"accuracy {accuracy:.1%} on {found} detected PublicTest faces is not well above "
         f"chance ({chance:.1%}); model {pipeline.model_name} {pipeline.model_version}")
+    # detector crops frame faces a little differently from the dataset crops; measured
+    # 0.77x of the direct accuracy with crop_margin 0.15, 0.96x with 0.0 (docs/core.md)
+    recorded = pipeline.bundle.metadata.get("metrics", {}).get("fer2013_publictest_accuracy")
+    if recorded:
+        assert accuracy >= 0.6 * recorded, (
+            f"end-to-end accuracy {accuracy:.1%} is far below the bundle's recorded "
+            f"PublicTest accuracy {recorded:.1%}: the runtime crops differ from training's")
 
 
 def test_results_are_well_formed(default_pipeline, public_test_scenes):
