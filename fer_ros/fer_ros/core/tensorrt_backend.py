@@ -176,7 +176,10 @@ def _set_precision(trt, config, precision: str, onnx_path: Path) -> None:
 
 
 def _parse_onnx(trt, builder, logger, onnx_path: Path):
-    network = builder.create_network(0)  # TensorRT 10: always explicit batch
+    major = int(trt.__version__.split(".")[0])
+    # TensorRT 10+: always explicit batch; 8.5/8.6 (JetPack 5) must ask for it.
+    flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
