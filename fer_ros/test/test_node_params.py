@@ -85,3 +85,15 @@ def test_frame_stats_rates_drops_and_percentiles():
     assert assess(snap, Limits(200, 1000, 0.6, 0.9)) == (OK, "ok")
     assert assess(snap, Limits(10, 20, 0.6, 0.9))[0] == ERROR
     assert "no images" in assess(stats.snapshot(now=100.0, window_s=10.0), limits)[1]
+
+
+def test_frames_lost_before_the_node_count_as_input_and_drops():
+    stats = FrameStats()
+    stats.arrived(1.0)
+    stats.processed(1.0, 1.1, faces=0)
+    stats.lost(2.0, 3)       # publication sequence jumped by 4
+    stats.arrived(2.0)
+    stats.processed(2.0, 2.1, faces=0)
+    snap = stats.snapshot(now=2.5, window_s=10.0)
+    assert (snap.received_total, snap.lost_total, snap.dropped_total) == (2, 3, 3)
+    assert snap.input_hz == pytest.approx(0.5) and snap.drop_ratio == pytest.approx(0.6)

@@ -1,6 +1,8 @@
 """The ROS side of ``python -m fer_ros.demo``: a camera publisher and an HRI-style listener."""
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import cv2
@@ -127,6 +129,12 @@ class DemoClient(Node):
               f"{d.get('frames_dropped', '?')}, latency p95 {d.get('latency_p95_ms', '?')} ms, "
               f"pipeline p50 {d.get('processing_p50_ms', '?')} ms")
         print(f"[demo] annotated frames: {self.pngs} PNG files and demo.mp4 in {self.args.out}")
+        summary = {"frames_sent": len(self.sent), "emotion_arrays_received": self.replies,
+                   "faces": self.faces, "label_equals_shown": self.correct,
+                   "send_to_receive_ms": {"p50": float(lat[0]), "p95": float(lat[1])},
+                   "rate_hz": self.args.rate, "node_diagnostics": d,
+                   "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", "")}
+        (self.args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if self.replies == 0 or self.faces == 0:
             print("[demo] error: no emotions received from fer_node", flush=True)
             return 1

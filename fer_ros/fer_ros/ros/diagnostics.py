@@ -19,7 +19,7 @@ class StatsSnapshot:
     """Rates and latencies over the last ``window_s`` seconds, plus totals since start."""
 
     window_s: float
-    input_hz: float
+    input_hz: float              # frames published to us (received + lost)
     processed_hz: float
     drop_ratio: float            # dropped / received in the window
     latency_p50_ms: float        # message arrival -> EmotionArray published
@@ -28,7 +28,8 @@ class StatsSnapshot:
     processing_p50_ms: float     # core pipeline time alone (decode excluded)
     received_total: int
     processed_total: int
-    dropped_total: int
+    dropped_total: int           # not processed: replaced in the node or lost before it
+    lost_total: int              # of which never reached the node's callback
     malformed_total: int
     annotated_total: int         # ~/annotated images drawn and published
     faces_last_frame: int
@@ -44,7 +45,8 @@ class FrameStats:
         # (publish time, arrival -> publish ms, pipeline ms)
         self._done: deque[tuple[float, float, float]] = deque()
         self.received_total = self.processed_total = 0
-        self.dropped_total = self.malformed_total = self.annotated_total = 0
+        self.dropped_total = self.lost_total = 0
+        self.malformed_total = self.annotated_total = 0
         self.faces_last_frame = 0
 
     def arrived(self, t: float) -> None:
@@ -57,6 +59,16 @@ class FrameStats:
         with self._lock:
             self._drops.append(t)
             self.dropped_total += 1
+
+    def lost(self, t: float, count: int) -> None:
+        """``count`` frames never reached the callback (publication sequence gap: replaced
+        in the keep-last DDS queue while the executor was busy, or lost under best effort)."""
+        with self._lock:
+            for _ in range(min(count, 10_000)):
+                self._arrivals.append(t)
+                self._drops.append(t)
+            self.lost_total += count
+            self.dropped_total += count
 
     def malformed(self) -> None:
         with self._lock:
@@ -95,7 +107,8 @@ class FrameStats:
                 latency_p50_ms=float(p50), latency_p95_ms=float(p95),
                 latency_p99_ms=float(p99), processing_p50_ms=processing_p50,
                 received_total=self.received_total, processed_total=self.processed_total,
-                dropped_total=self.dropped_total, malformed_total=self.malformed_total,
+                dropped_total=self.dropped_total, lost_total=self.lost_total,
+                malformed_total=self.malformed_total,
                 annotated_total=self.annotated_total,
                 faces_last_frame=self.faces_last_frame)
 
@@ -151,6 +164,7 @@ def to_status(name: str, hardware_id: str, level: int, message: str,
         "frames_received": str(snap.received_total),
         "frames_processed": str(snap.processed_total),
         "frames_dropped": str(snap.dropped_total),
+        "frames_lost_before_node": str(snap.lost_total),
         "messages_malformed": str(snap.malformed_total),
         "annotated_published": str(snap.annotated_total),
         "faces_last_frame": str(snap.faces_last_frame),

@@ -59,6 +59,7 @@ class FerNode(Node):
         self.stats = FrameStats()
         self._pending: PendingFrame | None = None
         self._pending_changes: dict = {}
+        self._last_sequence: dict[tuple, int] = {}   # (input, publisher gid) -> last seq
         self._wake = threading.Condition()
         self._stop = threading.Event()
 
@@ -105,7 +106,8 @@ class FerNode(Node):
                 continue
             profile: QoSProfile = qos.image_qos(reliability, self.config.depth)
             self._subscriptions_by_topic[topic] = self.create_subscription(
-                msg_type, topic, lambda msg, c=compressed: self._on_image(msg, c), profile)
+                msg_type, topic, lambda msg, info, c=compressed: self._on_image(msg, info, c),
+                profile)
             self.get_logger().info(f"subscribed to {topic} ({qos.policy_name(reliability)}, "
                                    f"depth {self.config.depth})")
         if len(self._subscriptions_by_topic) == len(self._inputs):
@@ -118,15 +120,36 @@ class FerNode(Node):
         return (f"waiting for a publisher on {', '.join(missing)} to match its QoS "
                 "(or set input.reliability)")
 
-    def _on_image(self, msg, compressed: bool) -> None:
+    def _on_image(self, msg, info, compressed: bool) -> None:
         """Executor callback: keep only the newest frame; never blocks on inference."""
         now = time.monotonic()
+        arrival = self._reception_time(info, now)
+        self._count_lost(info, compressed, now)
         self.stats.arrived(now)
         with self._wake:
             if self._pending is not None:
                 self.stats.dropped(now)
-            self._pending = PendingFrame(msg, compressed, now)
+            self._pending = PendingFrame(msg, compressed, arrival)
             self._wake.notify()
+
+    @staticmethod
+    def _reception_time(info, now: float) -> float:
+        """When DDS received the message, on the monotonic clock: latency then includes any
+        time the message waited for a busy executor, not just the worker's time."""
+        received_ns = info.get("received_timestamp") or 0
+        waited = (time.time_ns() - received_ns) / 1e9 if received_ns else 0.0
+        return now - min(max(waited, 0.0), 60.0)
+
+    def _count_lost(self, info, compressed: bool, now: float) -> None:
+        """Gaps in a publisher's sequence numbers = frames that never reached us."""
+        seq, gid = info.get("publication_sequence_number"), info.get("publisher_gid")
+        if not seq or not gid:
+            return  # this RMW does not report them
+        key = (compressed, bytes(gid.get("data", b"")))
+        last = self._last_sequence.get(key)
+        self._last_sequence[key] = seq
+        if last is not None and seq > last + 1:
+            self.stats.lost(now, seq - last - 1)
 
     # ----- worker -------------------------------------------------------------------------
 
