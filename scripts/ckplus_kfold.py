@@ -8,6 +8,8 @@ For every fold k, two models are trained on the other folds with a fixed number 
 epochs (no model selection: the held-out fold is a test set here) and the last
 epoch is scored on fold k. Predictions of all folds are pooled into one confusion
 matrix; the JSON also holds the per-fold accuracies, their mean and std.
+Interrupted? Run the same command again: finished folds are reused, the
+interrupted one resumes from its last epoch.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from fer_ros.core.metrics import confusion_matrix, format_report, report_from_co
 from fer_ros.training.config import TrainConfig
 from fer_ros.training.datasets import load_faces
 from fer_ros.training.evaluate import load_predictor, predict_faces
-from fer_ros.training.train import train
+from fer_ros.training.checkpoint import load_checkpoint
+from fer_ros.training.train import resume, train
 
 CKPLUS = "../shared/datasets/ckplus48/CK+48"
 
@@ -39,9 +42,20 @@ def variant_config(name: str, args, fold: int) -> TrainConfig:
                        schedule="onecycle").validate()
 
 
+def train_or_resume(cfg: TrainConfig) -> None:
+    """Folds are independent runs: a finished fold is reused, an interrupted one resumed."""
+    last = Path(cfg.out) / "last.pt"
+    if not last.is_file():
+        train(cfg)
+        return
+    done = load_checkpoint(last)["epoch"] + 1
+    if done < cfg.epochs:
+        resume(cfg.out)
+
+
 def run_fold(name: str, args, fold: int) -> tuple[np.ndarray, np.ndarray, tuple]:
     cfg = variant_config(name, args, fold)
-    train(cfg)
+    train_or_resume(cfg)
     test = load_faces("ckplus", args.data, "val", folds=args.folds, fold=fold)
     predictor = load_predictor(Path(cfg.out) / "last.pt", threads=1)
     probs = predict_faces(predictor, test)
