@@ -184,3 +184,30 @@ def test_config_from_dict_rejects_unknown_and_mistyped_settings():
 def test_missing_bundle_fails_at_start_up_naming_the_path(tmp_path):
     with pytest.raises(ModelError, match="not a directory"):
         Pipeline(PipelineConfig.from_dict({"classifier": {"bundle": str(tmp_path / "none")}}))
+
+
+def test_threshold_updates_from_another_thread_while_processing(tiny_pipeline,
+                                                                public_test_scenes):
+    """The node updates parameters from a callback thread while a worker processes frames."""
+    import threading
+    errors, stop = [], threading.Event()
+
+    def toggle():
+        value = 0.6
+        while not stop.is_set():
+            value = 0.7 if value == 0.6 else 0.6
+            try:
+                tiny_pipeline.update_thresholds(score_threshold=value, smoothing=value - 0.3)
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+    thread = threading.Thread(target=toggle)
+    thread.start()
+    try:
+        for scene in public_test_scenes[:15]:
+            assert tiny_pipeline.process(scene.image).labels
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    tiny_pipeline.update_thresholds(score_threshold=0.6, smoothing=0.5)

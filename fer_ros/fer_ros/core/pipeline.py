@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 
 import numpy as np
@@ -51,6 +52,8 @@ class Pipeline:
         self.detector = make_detector(self.config.detector)
         self.backend = select_backend(self.config.classifier, self.bundle)
         self.tracker = IouTracker(self.config.tracker)
+        # process() may run in a worker thread while a parameter callback updates thresholds
+        self._lock = threading.RLock()
         log.info("pipeline: detector %s, model %s %s (%d labels), backend %s",
                  self.detector.name, self.model_name, self.model_version,
                  len(self.labels), self.backend_name)
@@ -73,7 +76,8 @@ class Pipeline:
 
     def reset_tracks(self) -> None:
         """Forget all tracks (e.g. between unrelated videos); ids restart at 0."""
-        self.tracker.reset()
+        with self._lock:
+            self.tracker.reset()
 
     def process_encoded(self, array: np.ndarray, encoding: str,
                         depth16: str = "scale") -> FrameResult:
@@ -89,6 +93,10 @@ class Pipeline:
     def process(self, image: np.ndarray) -> FrameResult:
         """One uint8 BGR (HxWx3) or gray (HxW) frame -> every face with its emotion."""
         image = check_frame(image)
+        with self._lock:
+            return self._process(image)
+
+    def _process(self, image: np.ndarray) -> FrameResult:
         timings = {}
         start = t = time.perf_counter()
         detections, dropped = self.detector.detect(image)
@@ -150,9 +158,10 @@ class Pipeline:
         # replace() re-runs validation; build both before applying either (all-or-nothing)
         new_det, det = _replace(self.config.detector, det, "detector")
         new_trk, trk = _replace(self.config.tracker, trk, "tracker")
-        self.detector.update(**det)
-        self.tracker.update_config(**trk)
-        self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
+        with self._lock:
+            self.detector.update(**det)
+            self.tracker.update_config(**trk)
+            self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
 
     def close(self) -> None:
         self.backend.close()
