@@ -15,10 +15,10 @@ HELP = "fp32 bundle -> INT8 bundle (accuracy and speed-up measured)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fer_ros.training.export import DEFAULT_DATA
     parser.add_argument("bundle", help="fp32 model bundle directory (model.json + model.onnx)")
     parser.add_argument("out_dir", help="directory for the int8 bundle")
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="FER2013 csv(.gz)")
+    parser.add_argument("--data", help="FER2013 csv(.gz) (default: $FER_ROS_SHARED or "
+                        "../shared datasets/fer2013/fer2013.csv.gz)")
     parser.add_argument("--calib-faces", type=int, default=512,
                         help="Training faces used for calibration (default 512)")
     parser.add_argument("--val-faces", type=int, default=0,
@@ -37,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fer_ros.core.errors import FerError
-    from fer_ros.training.export import ExportError
+    from fer_ros.training.export import DEFAULT_DATA, ExportError
     from fer_ros.training.quantize import QuantizeError, quantize_bundle
     try:
-        report = quantize_bundle(args.bundle, args.out_dir, data=args.data,
+        report = quantize_bundle(args.bundle, args.out_dir, data=args.data or DEFAULT_DATA,
                                  calib_faces=args.calib_faces, val_faces=args.val_faces,
                                  max_drop=args.max_drop, force=args.force,
                                  threads=args.threads, runs=args.runs,
