@@ -31,7 +31,7 @@ class ImageMessage:
     topic: str
     msgtype: str
     log_time_ns: int
-    msg: object  # deserialized rosbags message (Image or CompressedImage)
+    msg: object  # deserialized rosbags message (Image or CompressedImage), or CDR bytes
 
 
 @dataclass
@@ -54,8 +54,11 @@ def _mcap_files(path: Path) -> list[Path]:
 class BagImageReader:
     """Iterate the image messages of ``path`` (bag directory or .mcap file) in log order."""
 
-    def __init__(self, path: str | Path, topics: Sequence[str] | None = None) -> None:
+    def __init__(self, path: str | Path, topics: Sequence[str] | None = None,
+                 deserialize: bool = True) -> None:
+        """``deserialize=False`` yields the raw CDR bytes (for republishing as they are)."""
         self.path = Path(path)
+        self.deserialize = deserialize
         if not self.path.exists():
             raise BagError(f"bag {self.path} does not exist")
         self.requested = list(topics or [])
@@ -84,10 +87,13 @@ class BagImageReader:
                            ".mcap file to recover from; pass a rosbag2 directory or .mcap file")
         self.salvaged = True
         self._files = files
-        found = {}
-        for channel in _scan_channels(files[0]):
-            if channel[1] in IMAGE_TYPES:
-                found[channel[0]] = TopicInfo(channel[0], channel[1], None)
+        channels, scan_error = _scan_channels(files[0])
+        found = {topic: TopicInfo(topic, msgtype, None) for topic, msgtype in channels
+                 if msgtype in IMAGE_TYPES}
+        if not found:
+            raise BagError(f"{self.path} cannot be read ({self._open_error}) and scanning "
+                           f"{files[0].name} found no image topic"
+                           + (f" ({scan_error})" if scan_error else ""))
         return self._select(list(found.values()))
 
     def _select(self, infos: list[TopicInfo]) -> list[TopicInfo]:
@@ -122,7 +128,8 @@ class BagImageReader:
         try:
             for conn, t, raw in reader.messages(connections=conns):
                 yield ImageMessage(conn.topic, conn.msgtype, t,
-                                   reader.deserialize(raw, conn.msgtype))
+                                   reader.deserialize(raw, conn.msgtype)
+                                   if self.deserialize else bytes(raw))
                 done += 1
         except Exception as exc:  # damaged chunk, CRC mismatch, bad CDR, sqlite error
             self.damage = (f"bag {self.path} is damaged after {done} image messages "
@@ -137,7 +144,8 @@ class BagImageReader:
             try:
                 for topic, msgtype, t, raw in scan.messages():
                     if topic in wanted:
-                        yield ImageMessage(topic, msgtype, t, store.deserialize_cdr(raw, msgtype))
+                        msg = store.deserialize_cdr(raw, msgtype) if self.deserialize else bytes(raw)
+                        yield ImageMessage(topic, msgtype, t, msg)
                         done += 1
             except Exception as exc:  # Truncated, or a message that does not deserialize
                 self.damage = (note + f"recovered {done} image messages before byte "
@@ -154,15 +162,15 @@ class BagImageReader:
             self._reader = None
 
 
-def _scan_channels(path: Path) -> list[tuple[str, str]]:
-    """(topic, msgtype) of the channels declared before the first damage."""
+def _scan_channels(path: Path) -> tuple[list[tuple[str, str]], str]:
+    """(topic, msgtype) of the channels declared before the first damage, and the damage."""
     scan = McapScan(path)
     try:
         for _ in scan.messages():
             pass
-    except Exception:
-        pass
-    return list(scan.channels.values())
+    except Exception as exc:
+        return list(scan.channels.values()), str(exc)
+    return list(scan.channels.values()), ""
 
 
 class McapScan:

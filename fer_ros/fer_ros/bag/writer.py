@@ -20,9 +20,10 @@ def emotions_topic(image_topic: str, msgtype: str) -> str:
 
 def plan_emotion_topics(image_topics: list[tuple[str, str]]) -> dict[str, str]:
     """image topic -> result topic; when two cameras' topics share a namespace
-    (raw and compressed of one camera), the later ones get ``<image topic>/emotions``."""
+    (raw and compressed of one camera), raw Image topics keep it and the others get
+    ``<image topic>/emotions``."""
     taken, plan = set(), {}
-    for topic, msgtype in image_topics:
+    for topic, msgtype in sorted(image_topics, key=lambda t: t[1] == COMPRESSED):
         out = emotions_topic(topic, msgtype)
         if out in taken:
             out = f"{topic.rstrip('/')}/emotions"
