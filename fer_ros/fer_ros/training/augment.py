@@ -4,6 +4,8 @@ The eval preset is the identity: evaluation and the robot see exactly
 ``face_to_tensor`` output. Augmentations follow the ResNet152 source system:
 rotation, zoom, width/height shift, horizontal flip, brightness, plus random
 erasing. One affine warp per batch keeps this cheap on a 2-core CPU.
+Random numbers come from the run's CPU generator (checkpointed, so resumes are
+exact); the warp itself runs wherever the batch is (CPU or GPU).
 """
 from __future__ import annotations
 
@@ -34,11 +36,12 @@ class TrainAugment:
         cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
         theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
                              torch.stack([sin * flip, cos, ty], 1)], 1)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         if self.brightness:
-            x = x * uniform(1 - self.brightness, 1 + self.brightness).view(n, 1, 1, 1) \
-                + uniform(-self.brightness, self.brightness).view(n, 1, 1, 1)
+            gain = uniform(1 - self.brightness, 1 + self.brightness).view(n, 1, 1, 1)
+            offset = uniform(-self.brightness, self.brightness).view(n, 1, 1, 1)
+            x = x * gain.to(x.device) + offset.to(x.device)
         if self.erase_prob:
             x = self._erase(x, gen)
         return x
@@ -52,4 +55,4 @@ class TrainAugment:
         half = (side / 2).view(n, 1, 1)
         box = ((ys - cy.view(n, 1, 1)).abs() < half) & ((xs - cx.view(n, 1, 1)).abs() < half)
         apply = (torch.rand(n, generator=gen) < self.erase_prob).view(n, 1, 1)
-        return x.masked_fill((box & apply).unsqueeze(1), 0.0)
+        return x.masked_fill((box & apply).unsqueeze(1).to(x.device), 0.0)

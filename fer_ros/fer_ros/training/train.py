@@ -24,7 +24,7 @@ from fer_ros.training.augment import TrainAugment
 from fer_ros.training.checkpoint import load_checkpoint, save_checkpoint
 from fer_ros.training.config import TrainConfig
 from fer_ros.training.datasets import load_splits
-from fer_ros.training.engine import evaluate, train_one_epoch
+from fer_ros.training.engine import evaluate, make_grad_scaler, train_one_epoch
 from fer_ros.training.models import create_model, load_pretrained, set_trainable
 
 LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "img_per_s",
@@ -38,9 +38,15 @@ def input_spec(cfg: TrainConfig) -> InputSpec:
 
 
 def pick_device(name: str) -> torch.device:
+    """auto: CUDA if present; under torchrun each process takes GPU LOCAL_RANK."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
 
 
 def make_optimizer(cfg: TrainConfig, model, steps_per_epoch: int, epochs: int):
@@ -101,6 +107,7 @@ class Run:
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.class_weight = self._class_weight() if cfg.class_weighting else None
+        self.scaler = make_grad_scaler(self.device, cfg.amp)
         self.augment = TrainAugment(cfg.rotate_deg, cfg.zoom, cfg.shift, cfg.hflip,
                                     cfg.brightness, cfg.erase_prob)
         self.start_epoch, self.best_acc, self.history = 0, -1.0, []
@@ -126,7 +133,8 @@ class Run:
         self.train_model = self.model
         if self.world > 1:
             self.train_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, find_unused_parameters=head_only)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda"
+                else None, find_unused_parameters=head_only)
         warmup = min(self.cfg.warmup_head_epochs, self.cfg.epochs)
         stage_epochs = warmup if head_only else self.cfg.epochs - warmup
         self.optimizer, self.scheduler = make_optimizer(self.cfg, self.model, self.steps,
@@ -138,7 +146,8 @@ class Run:
                 "epoch": epoch, "config": self.cfg.to_dict(), "labels": list(self.labels),
                 "input_spec": vars_of(self.spec), "rng": self.gen.get_state(),
                 "torch_rng": torch.get_rng_state(), "best_acc": self.best_acc,
-                "history": self.history}
+                "history": self.history,
+                **({"scaler": self.scaler.state_dict()} if self.scaler else {})}
 
     def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -148,6 +157,8 @@ class Run:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scheduler is not None and state["scheduler"] is not None:
                 self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         self.gen.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.best_acc, self.history = state["best_acc"], state["history"]
@@ -167,7 +178,8 @@ class Run:
             lr = self.optimizer.param_groups[0]["lr"]
             row = train_one_epoch(self.train_model, self.optimizer, self.scheduler,
                                   self.x_train, self.y_train, cfg, self.augment, self.gen,
-                                  self.device, self.class_weight, epoch, (self.rank, self.world))
+                                  self.device, self.class_weight, epoch, (self.rank, self.world),
+                                  self.scaler)
             val = evaluate(self.model, self.x_val, self.y_val, self.device, cfg)
             row.update(epoch=epoch + 1, lr=lr, val_loss=val["val_loss"], val_acc=val["val_acc"])
             self._step_epoch_schedule(val["val_acc"])
