@@ -1,0 +1,180 @@
+"""fer_node through real DDS: a probe process publishes VGA frames, the installed fer_node
+process classifies them, the probe receives the EmotionArray replies.
+
+Two phases, each ``seconds`` long:
+- throughput: frames offered at ``rate_hz`` (faster than the node can go; it keeps only the
+  newest frame), node_dds_fps = replies received per second;
+- latency: frames at ``latency_rate_hz`` (below the node's capacity), latency = reply
+  received - frame published, matched by header stamp, on the probe's one clock (so it
+  includes DDS transport both ways, decoding, the pipeline and publishing). The node's own
+  arrival -> publish percentiles (its /diagnostics) are reported beside it.
+Needs the colcon workspace sourced (rclpy, fer_ros_msgs, the installed fer_node).
+"""
+from __future__ import annotations
+
+import array
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+NAMESPACE = "/fer_bench"
+IMAGE_TOPIC = f"{NAMESPACE}/camera/image_raw"
+EMOTIONS_TOPIC = f"{NAMESPACE}/emotions"
+
+
+def installed_node() -> tuple[Path, Path, Path | None]:
+    """(fer_node executable, its params file, the Fast DDS large-image profile or None)."""
+    from ament_index_python.packages import get_package_prefix, get_package_share_directory
+    exe = Path(get_package_prefix("fer_ros")) / "lib" / "fer_ros" / "fer_node"
+    share = Path(get_package_share_directory("fer_ros"))
+    profile = share / "config" / "fastdds_large_images.xml"
+    return exe, share / "config" / "fer.yaml", profile if profile.is_file() else None
+
+
+def _isolate_dds() -> None:
+    """Keep benchmark traffic off a robot's network unless the user chose a domain."""
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 101)))
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+def _image_msgs(frames) -> list:
+    from sensor_msgs.msg import Image
+    msgs = []
+    for frame in frames:
+        frame = np.ascontiguousarray(frame)
+        msg = Image(height=frame.shape[0], width=frame.shape[1], encoding="bgr8",
+                    is_bigendian=0, step=int(frame.strides[0]))
+        msg.header.frame_id = "bench_camera"
+        msg.data = array.array("B", frame.tobytes())
+        msgs.append(msg)
+    return msgs
+
+
+class _Probe:
+    def __init__(self, context) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        from fer_ros_msgs.msg import EmotionArray
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+        self.node = __import__("rclpy").create_node("fer_bench_probe", context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub = self.node.create_publisher(Image, IMAGE_TOPIC, reliable)
+        self.replies: list[tuple[float, int]] = []  # (receive time, stamp key)
+        self.diagnostics: dict[str, str] = {}
+        self.node.create_subscription(EmotionArray, EMOTIONS_TOPIC, self._on_reply, 100)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+
+    def _on_reply(self, msg) -> None:
+        self.replies.append((time.monotonic(), msg.header.stamp.sec * 10**9
+                             + msg.header.stamp.nanosec))
+
+    def _on_diag(self, msg) -> None:
+        for status in msg.status:
+            if "fer" in status.name:
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+
+    def spin_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.executor.spin_once(timeout_sec=min(left, 0.01))
+
+    def stream(self, msgs, rate_hz: float, seconds: float, first_index: int) -> dict[int, float]:
+        """Publish at ``rate_hz`` for ``seconds``; stamp key -> publish time."""
+        sent, start, i = {}, time.monotonic(), 0
+        while (now := time.monotonic()) < start + seconds:
+            due = start + i / rate_hz
+            if now < due:
+                self.executor.spin_once(timeout_sec=min(due - now, 0.01))
+                continue
+            msg = msgs[i % len(msgs)]
+            key = (first_index + i) * 1000  # unique stamp per frame
+            msg.header.stamp.sec, msg.header.stamp.nanosec = key // 10**9, key % 10**9
+            sent[key] = time.monotonic()
+            self.pub.publish(msg)
+            i += 1
+        return sent
+
+
+def _percentile(values, q) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if len(values) else None
+
+
+def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
+                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0) -> dict:
+    """Start fer_node, measure; returns JSON-ready results (raises RuntimeError on failure)."""
+    _isolate_dds()
+    exe, params, profile = installed_node()
+    if profile is not None:  # both processes need it: shared-memory transport for big images
+        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
+    import rclpy
+    log = tempfile.TemporaryFile("w+")
+    node = subprocess.Popen([str(exe), "--ros-args", "--params-file", str(params), "-r",
+                             f"__ns:={NAMESPACE}", "-r", f"image:={IMAGE_TOPIC}"],
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        probe = _Probe(context)
+        msgs = _image_msgs(frames)
+        deadline = time.monotonic() + start_timeout_s
+        while probe.pub.get_subscription_count() == 0:
+            if node.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"fer_node did not subscribe (exit {node.poll()}): "
+                                   f"{log.read()[-2000:]}")
+            probe.spin_for(0.1)
+        probe.stream(msgs, 5.0, 3.0, 0)  # warm-up: model caches, DDS buffers
+        probe.spin_for(2.0)
+        probe.replies.clear()
+        t0 = time.monotonic()
+        sent_fast = probe.stream(msgs, rate_hz, seconds, 1_000_000)
+        probe.spin_for(1.0)
+        replies_fast = [r for r in probe.replies if r[1] in sent_fast]
+        probe.replies.clear()
+        sent_slow = probe.stream(msgs, latency_rate_hz, seconds, 2_000_000)
+        probe.spin_for(2.0)
+        latency = [(t - sent_slow[k]) * 1000.0 for t, k in probe.replies if k in sent_slow]
+        probe.spin_for(1.5)  # one more diagnostics period
+        fast_window = max(t for t, _ in replies_fast) - t0 if replies_fast else seconds
+        diag = probe.diagnostics
+        return {
+            "node_dds_fps": round(len(replies_fast) / max(fast_window, 1e-9), 2),
+            "offered_fps": rate_hz, "frames_offered": len(sent_fast),
+            "replies": len(replies_fast),
+            "node_latency_ms_p50": _percentile(latency, 50),
+            "node_latency_ms_p99": _percentile(latency, 99),
+            "latency_input_fps": latency_rate_hz,
+            "latency_frames": len(sent_slow), "latency_replies": len(latency),
+            "latency_measured": "end to end on one clock: probe publishes a 640x480 bgr8 "
+                                "Image -> fer_node (separate process) -> probe receives the "
+                                "EmotionArray with the same stamp",
+            "node_arrival_to_publish_ms_p50": _float(diag.get("latency_p50_ms")),
+            "node_arrival_to_publish_ms_p99": _float(diag.get("latency_p99_ms")),
+            "node_diagnostics": diag,
+            "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
+        }
+    finally:
+        if node.poll() is None:
+            node.send_signal(signal.SIGINT)
+            try:
+                node.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node.wait()
+        rclpy.try_shutdown(context=context)
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
