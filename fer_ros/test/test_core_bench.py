@@ -27,3 +27,4 @@ def test_core_benchmark_writes_its_json(shared_dir, tmp_path):
         assert run["fps"] > 0 and run["stages_ms"]["total"]["median"] > 0
     assert runs[(3, 0)]["faces_found_mean"] >= 2  # real faces were placed and found
     assert report["classifier"]["batch"] == 8 and report["classifier"]["latency_ms"]["median"] > 0
+    assert set(report["detectors_3_faces_full_frame"]) == {"yunet", "yunet_opencv", "haar"}

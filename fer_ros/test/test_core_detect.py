@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fer_ros.core.config import DetectorConfig
-from fer_ros.core.detect import HaarDetector, YuNetDetector, make_detector
+from fer_ros.core.detect import HaarDetector, make_detector
 from fer_ros.core.errors import ConfigError, InputError, ModelError
 from fer_ros.core.types import Box
 
@@ -64,6 +64,24 @@ def test_downscaled_detection_maps_boxes_back_to_full_resolution(fer_scenes):
         b, _ = small.detect(scene.image)
         for det in b:  # every downscaled box overlaps a full-resolution box of the same face
             assert max((det.box.iou(d.box) for d in a), default=0) > 0.5 or not a
+
+
+def test_onnxruntime_and_opencv_yunet_give_the_same_faces(fer_scenes):
+    """kind yunet (our ONNX Runtime decoding) reproduces cv2.FaceDetectorYN, also for
+    frame sizes that are not multiples of 32 (padding) and on a downscaled copy."""
+    import cv2
+    ort_yunet = make_detector(DetectorConfig(kind="yunet"))
+    cv_yunet = make_detector(DetectorConfig(kind="yunet_opencv"))
+    compared = 0
+    for scene in fer_scenes[:12]:
+        for image in (scene.image, cv2.resize(scene.image, (333, 250))):
+            a, _ = ort_yunet.detect(image)
+            b, _ = cv_yunet.detect(image)
+            assert len(a) == len(b)
+            for x, y in zip(a, b):
+                assert x.box.iou(y.box) > 0.999 and abs(x.score - y.score) < 1e-4
+                compared += 1
+    assert compared >= 30
 
 
 def test_haar_fallback_finds_most_placed_faces(fer_scenes):
@@ -135,12 +153,13 @@ def test_bad_frames_and_model_files(tmp_path):
         detector.detect(np.zeros((1, 1, 3), np.uint8))
     with pytest.raises(InputError):
         detector.detect(np.zeros((480, 640, 3), np.float32))
-    with pytest.raises(ModelError, match="does not exist"):
-        YuNetDetector(DetectorConfig(model_path=str(tmp_path / "missing.onnx")))
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"not an onnx file")
-    with pytest.raises(ModelError, match="corrupt"):
-        YuNetDetector(DetectorConfig(model_path=str(corrupt)))
+    for kind in ("yunet", "yunet_opencv"):
+        with pytest.raises(ModelError, match="missing.onnx does not exist"):
+            make_detector(DetectorConfig(kind=kind, model_path=str(tmp_path / "missing.onnx")))
+        with pytest.raises(ModelError, match="corrupt"):
+            make_detector(DetectorConfig(kind=kind, model_path=str(corrupt)))
 
 
 def test_box_geometry():

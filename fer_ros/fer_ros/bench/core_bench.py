@@ -8,10 +8,10 @@ the detector and the classifier see real faces). For each face count and each de
 resolution the full pipeline (detect -> preprocess -> classify -> track) runs
 ``frames`` times after ``warmup`` frames; stage timings are reported as mean, median
 and p90 in ms, throughput as frames/s = 1000 / mean total ms. The classifier alone is
-timed on a batch of 8 real faces. ``cpu_ms`` is the CPU time the process used (all
-threads): on a busy machine wall-clock latency includes waiting for a core, CPU time
-does not. ``run_core_benchmark`` returns the same dict that
-``--json`` writes (``fer-ros benchmark`` calls it).
+timed on a batch of 8 real faces, and each detector kind alone on 3-face frames.
+``cpu_ms`` is the CPU time the process used (all threads): on a busy machine wall-clock
+latency includes waiting for a core, CPU time does not. ``run_core_benchmark`` returns
+the same dict that ``--json`` writes (``fer-ros benchmark`` calls it).
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ import numpy as np
 
 from fer_ros.bench import scenes
 from fer_ros.core.bundle import load_bundle
-from fer_ros.core.config import PipelineConfig
+from fer_ros.core.config import DetectorConfig, PipelineConfig
+from fer_ros.core.detect import make_detector
 from fer_ros.core.pipeline import Pipeline
 from fer_ros.core.preprocess import face_to_tensor
 
@@ -95,6 +96,24 @@ def time_classifier(pipeline: Pipeline, images, batch: int, iterations: int,
             "faces_per_s": round(batch * 1000.0 / float(np.mean(times)), 1)}
 
 
+def time_detectors(frames, iterations: int, warmup: int, threads: int,
+                   kinds=("yunet", "yunet_opencv", "haar")) -> dict:
+    """Detection alone on full VGA frames, per detector kind (same thread budget)."""
+    report = {}
+    for kind in kinds:
+        detector = make_detector(DetectorConfig(kind=kind, threads=threads))
+        for i in range(warmup):
+            detector.detect(frames[i % len(frames)].image)
+        wall, cpu = [], []
+        for i in range(iterations):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            detector.detect(frames[i % len(frames)].image)
+            wall.append((time.perf_counter() - start) * 1000.0)
+            cpu.append((time.process_time() - cpu_start) * 1000.0)
+        report[kind] = {"latency_ms": _stats(wall), "cpu_ms": _stats(cpu)}
+    return report
+
+
 def _environment(threads: int) -> dict:
     import onnxruntime as ort
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -148,6 +167,8 @@ def run_core_benchmark(bundle_path: str | Path | None = None, face_counts=(1, 3,
             print(f"{count:>2} faces, detect_max_side {max_side or 'full'}: "
                   f"{result['fps']} frames/s, total "
                   f"{result['stages_ms']['total']['median']} ms median", file=sys.stderr)
+    report["detectors_3_faces_full_frame"] = time_detectors(make_frames(images, 3), frames,
+                                                            warmup, threads)
     report["classifier"] = time_classifier(pipeline, images, classify_batch, frames, warmup)
     print(f"classifier batch {classify_batch}: "
           f"{report['classifier']['latency_ms']['median']} ms median", file=sys.stderr)

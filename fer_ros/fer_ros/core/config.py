@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from fer_ros.core.errors import ConfigError
 
-DETECTORS = ("yunet", "haar")
+DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp16", "fp32")
@@ -31,8 +31,10 @@ def _check_choice(name: str, value, choices) -> None:
 
 @dataclass
 class DetectorConfig:
-    """Face detection. ``detect_max_side`` > 0 detects on a copy whose longer side is at
-    most that many pixels (faster), boxes are mapped back to full resolution."""
+    """Face detection. ``kind``: ``yunet`` (YuNet through ONNX Runtime, the default),
+    ``yunet_opencv`` (the same model through cv2.FaceDetectorYN: same boxes, about twice
+    the CPU time) or ``haar``. ``detect_max_side`` > 0 detects on a copy whose longer side
+    is at most that many pixels (faster), boxes are mapped back to full resolution."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model
@@ -43,6 +45,7 @@ class DetectorConfig:
     detect_max_side: int = 0        # 0 = detect at full resolution
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5
+    threads: int = 2                # yunet: ONNX Runtime threads (yunet_opencv: OpenCV's pool)
 
     def __post_init__(self) -> None:
         _check_choice("detector.kind", self.kind, DETECTORS)
@@ -54,6 +57,7 @@ class DetectorConfig:
             _check_range("detector.detect_max_side", self.detect_max_side, 32, 100_000)
         _check_range("detector.haar_scale_factor", self.haar_scale_factor, 1.01, 2.0)
         _check_range("detector.haar_min_neighbors", self.haar_min_neighbors, 0, 100)
+        _check_range("detector.threads", self.threads, 1, 256)
 
 
 @dataclass

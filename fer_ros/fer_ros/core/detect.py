@@ -1,4 +1,5 @@
-"""Face detection behind one small interface: YuNet (default) and OpenCV's Haar cascade.
+"""Face detection behind one small interface: YuNet (default; ONNX Runtime or OpenCV DNN)
+and OpenCV's Haar cascade.
 
     detector = make_detector(DetectorConfig(score_threshold=0.7))
     detections, dropped = detector.detect(frame_bgr_or_gray)
@@ -77,9 +78,12 @@ class FaceDetector(abc.ABC):
 
 
 class YuNetDetector(FaceDetector):
-    """OpenCV Zoo YuNet through ``cv2.FaceDetectorYN``; input size follows each frame."""
+    """OpenCV Zoo YuNet through ``cv2.FaceDetectorYN``; input size follows each frame.
 
-    name = "yunet"
+    Kind ``yunet_opencv``; the default ``yunet`` runs the same model through ONNX Runtime
+    (:mod:`fer_ros.core.yunet_ort`) with the same boxes in about half the CPU time."""
+
+    name = "yunet_opencv"
 
     def __init__(self, config: DetectorConfig) -> None:
         super().__init__(config)
@@ -144,10 +148,11 @@ class HaarDetector(FaceDetector):
         return [(float(x), float(y), float(w), float(h), 1.0) for x, y, w, h in rects]
 
 
-DETECTOR_KINDS = {"yunet": YuNetDetector, "haar": HaarDetector}
-
-
 def make_detector(config: DetectorConfig) -> FaceDetector:
-    if config.kind not in DETECTOR_KINDS:
-        raise ConfigError(f"unknown detector {config.kind!r}; valid: {', '.join(DETECTOR_KINDS)}")
-    return DETECTOR_KINDS[config.kind](config)
+    if config.kind == "yunet":
+        from fer_ros.core.yunet_ort import YuNetOrtDetector  # it imports this module
+        return YuNetOrtDetector(config)
+    kinds = {"yunet_opencv": YuNetDetector, "haar": HaarDetector}
+    if config.kind not in kinds:
+        raise ConfigError(f"unknown detector {config.kind!r}; valid: yunet, yunet_opencv, haar")
+    return kinds[config.kind](config)

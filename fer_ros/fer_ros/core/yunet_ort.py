@@ -1,0 +1,96 @@
+"""YuNet run by ONNX Runtime (detector kind ``yunet``, the default): same model file and
+the same boxes as OpenCV's ``cv2.FaceDetectorYN`` (kind ``yunet_opencv``).
+
+ONNX Runtime runs the network in about half the CPU time of OpenCV's DNN module (figures:
+docs/core.md, ``python -m fer_ros.bench.core_bench``). The decoding below
+follows OpenCV's FaceDetectorYN (objdetect/src/face_detect.cpp) for the anchor-free YuNet
+heads at strides 8, 16 and 32: the input is the raw BGR frame as float, zero-padded on the
+right/bottom to a multiple of 32; score = sqrt(cls * obj); boxes decoded per grid cell.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_ros.core.config import DetectorConfig
+from fer_ros.core.detect import FaceDetector
+from fer_ros.core.errors import ModelError
+from fer_ros.core.paths import YUNET_RELATIVE, find_model_file
+
+STRIDES = (8, 16, 32)
+PAD_TO = 32
+TOP_K = 5000
+
+
+def decode(outputs: dict, width: int, height: int, score_threshold: float):
+    """Raw YuNet head outputs for a padded ``width`` x ``height`` input -> boxes, scores."""
+    boxes, scores = [], []
+    for stride in STRIDES:
+        cols = width // stride
+        cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0, 1)
+        obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0, 1)
+        score = np.sqrt(cls * obj)
+        keep = np.nonzero(score >= score_threshold)[0]
+        if not len(keep):
+            continue
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)[keep]
+        r, c = np.divmod(keep, cols)
+        cx, cy = (c + bbox[:, 0]) * stride, (r + bbox[:, 1]) * stride
+        w, h = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
+        boxes.append(np.stack([cx - w / 2, cy - h / 2, w, h], 1))
+        scores.append(score[keep])
+    if not boxes:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+    return np.concatenate(boxes).astype(np.float32), np.concatenate(scores).astype(np.float32)
+
+
+class YuNetOrtDetector(FaceDetector):
+    """The packaged YuNet model through ONNX Runtime (CPU); ``detector.threads`` threads."""
+
+    name = "yunet"
+
+    def __init__(self, config: DetectorConfig) -> None:
+        super().__init__(config)
+        import onnxruntime as ort
+
+        path = Path(config.model_path) if config.model_path else find_model_file(YUNET_RELATIVE)
+        if not path.is_file():
+            raise ModelError(f"YuNet model {path} does not exist; set detector.model_path to "
+                             "the .onnx file or leave it empty for the packaged copy")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(path), options,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own exception types
+            raise ModelError(f"YuNet model {path} cannot be loaded ({type(exc).__name__}); "
+                             "the file is corrupt or not a YuNet ONNX model: re-copy it") from None
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        missing = {f"{h}_{s}" for h in ("cls", "obj", "bbox") for s in STRIDES} - set(
+            self._outputs)
+        if missing:
+            raise ModelError(f"{path} lacks YuNet outputs {sorted(missing)}; use an OpenCV Zoo "
+                             "YuNet (2023mar or later) model, or detector kind yunet_opencv")
+        self.model_path = path
+
+    def _detect_raw(self, image, scale):
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        height, width = image.shape[:2]
+        pad_h, pad_w = -height % PAD_TO, -width % PAD_TO
+        if pad_h or pad_w:
+            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=0)
+        blob = image.transpose(2, 0, 1)[None].astype(np.float32)
+        values = self._session.run(self._outputs, {self._input: blob})
+        boxes, scores = decode(dict(zip(self._outputs, values)), width + pad_w,
+                               height + pad_h, self.config.score_threshold)
+        if not len(scores):
+            return []
+        keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.config.score_threshold,
+                                self.config.nms_threshold, top_k=TOP_K)
+        return [(*map(float, boxes[i]), float(scores[i])) for i in np.asarray(keep).reshape(-1)]
