@@ -30,9 +30,15 @@ EMOTIONS_TOPIC = f"{NAMESPACE}/emotions"
 
 def installed_node() -> tuple[Path, Path, Path | None]:
     """(fer_node executable, its params file, the Fast DDS large-image profile or None)."""
-    from ament_index_python.packages import get_package_prefix, get_package_share_directory
-    exe = Path(get_package_prefix("fer_ros")) / "lib" / "fer_ros" / "fer_node"
-    share = Path(get_package_share_directory("fer_ros"))
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    try:
+        prefix = Path(get_package_prefix("fer_ros"))
+    except PackageNotFoundError:  # not on AMENT_PREFIX_PATH: this checkout's colcon install
+        prefix = Path(__file__).resolve().parents[3] / "install" / "fer_ros"
+    exe = prefix / "lib" / "fer_ros" / "fer_node"
+    if not exe.is_file():
+        raise RuntimeError(f"fer_node not found at {exe}; build the workspace (make setup)")
+    share = prefix / "share" / "fer_ros"
     profile = share / "config" / "fastdds_large_images.xml"
     return exe, share / "config" / "fer.yaml", profile if profile.is_file() else None
 
