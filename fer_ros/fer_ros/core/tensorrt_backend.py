@@ -17,7 +17,6 @@ and tested. Device memory goes through cuda-python (``cuda.bindings.runtime``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_ros.core.backend import ClassifierBackend, check_batch
+from fer_ros.core.bundle import file_sha256
 from fer_ros.core.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,6 @@ ENGINE_FORMAT = 1
 # Fields that must match the running system and the bundle for an engine to be reused.
 KEY_FIELDS = ("engine_format", "tensorrt_version", "gpu_name", "compute_capability",
               "precision", "onnx_sha256", "max_batch")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _import_cudart():
@@ -137,7 +129,7 @@ def check_cached_engine(engine_path: Path, meta_path: Path, expected: dict) -> t
     reason = staleness(stored, expected)
     if reason:
         return False, f"cached engine {engine_path} is stale: {reason}"
-    if stored.get("engine_sha256") != _sha256(engine_path):
+    if stored.get("engine_sha256") != file_sha256(engine_path):
         return False, f"engine file {engine_path} does not match its metadata (corrupt or replaced)"
     return True, ""
 
@@ -195,7 +187,7 @@ def build_engine(onnx_path: str | Path, out_path: str | Path, precision: str = "
     """ONNX -> serialized engine at ``out_path`` + metadata JSON beside it; returns it."""
     import tensorrt as trt
     onnx_path, out_path = Path(onnx_path), Path(out_path)
-    key = engine_key(runtime_environment(), precision, _sha256(onnx_path), max_batch)
+    key = engine_key(runtime_environment(), precision, file_sha256(onnx_path), max_batch)
     start = time.perf_counter()
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -219,7 +211,7 @@ def build_engine(onnx_path: str | Path, out_path: str | Path, precision: str = "
     os.replace(tmp, out_path)
     meta = {**key, "workspace_mb": int(workspace_mb), "onnx_path": str(onnx_path),
             "input_name": inp.name, "input_shape": list(chw), "output_name": out.name,
-            "engine_sha256": _sha256(out_path), "build_seconds": time.perf_counter() - start,
+            "engine_sha256": file_sha256(out_path), "build_seconds": time.perf_counter() - start,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     meta_path = out_path.with_name(out_path.name + ".json")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
@@ -234,7 +226,7 @@ def load_or_build(onnx_path: str | Path, precision: str = "fp16", max_batch: int
     Returns (engine path, metadata, built_now).
     """
     onnx_path = Path(onnx_path)
-    expected = engine_key(runtime_environment(), precision, _sha256(onnx_path), max_batch)
+    expected = engine_key(runtime_environment(), precision, file_sha256(onnx_path), max_batch)
     engine_path, meta_path = engine_paths(onnx_path, precision, max_batch, cache_dir)
     fresh, reason = check_cached_engine(engine_path, meta_path, expected)
     if fresh and not rebuild:

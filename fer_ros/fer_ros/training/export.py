@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 import fer_ros
+from fer_ros.core.bundle import file_sha256
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.config import TrainConfig
@@ -174,14 +174,6 @@ def check_parity(model: nn.Module, onnx_path: Path, x: np.ndarray) -> dict:
     return report
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_metrics_json(path: str | Path) -> dict:
     """Numbers from a ``fer-ros evaluate --json`` file (or any flat JSON of name: number).
 
@@ -294,7 +286,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
                      metrics_json or []):
             metrics.update(read_metrics_json(path))
         metadata = build_metadata(loaded, name or f"{cfg.dataset}_{cfg.arch}", version,
-                                  sha256_of(onnx_tmp), checkpoint, metrics)
+                                  file_sha256(onnx_tmp), checkpoint, metrics)
         publish_bundle(out_dir, onnx_tmp, metadata)
     finally:
         onnx_tmp.unlink(missing_ok=True)

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from fer_ros.core.bundle import Bundle, load_bundle
+from fer_ros.core.bundle import Bundle, file_sha256, load_bundle
 from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict, ort_session,
-                                     sample_fer2013, sha256_of, write_json)
+                                     sample_fer2013, write_json)
 
 
 class QuantizeError(RuntimeError):
@@ -140,7 +140,7 @@ def int8_metadata(bundle: Bundle, network_sha256: str, report: dict, calib: dict
         "activations": calib["activations"], "weights": "int8", "excluded": ["Softmax"],
         "calibration": {"dataset": dataset, "split": calib["split"], "faces": calib["faces"]},
         "source_bundle": str(bundle.path), "source_network_sha256": bundle.metadata.get(
-            "network_sha256", sha256_of(bundle.network_path)),
+            "network_sha256", file_sha256(bundle.network_path)),
     }
     meta["metrics"] = {
         f"{key}_accuracy": report["int8_accuracy"], f"{key}_faces": report["val_faces"],
@@ -192,7 +192,7 @@ def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path, data: str | Pat
                 report)
         calib = {"split": calib_split, "faces": int(len(faces)), "val_split": val_split,
                  "activations": activations}
-        meta = int8_metadata(bundle, sha256_of(int8_path), report, calib)
+        meta = int8_metadata(bundle, file_sha256(int8_path), report, calib)
         if too_worse:
             meta["warning"] = (f"accuracy drop {report['accuracy_drop_points']:.2f} points "
                                f"exceeds {max_drop}; written with --force")
