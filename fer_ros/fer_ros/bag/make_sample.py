@@ -96,9 +96,13 @@ def _random_place(rng, spec: SampleSpec, lane: int) -> tuple[float, float, float
 
 
 def blank_frames(spec: SampleSpec) -> set[int]:
-    """Frames that show no face: the opening half second and one second in the middle."""
-    middle = int(spec.frames * 0.45)
-    return set(range(0, int(spec.fps * 0.5))) | set(range(middle, middle + int(spec.fps)))
+    """Frames that show no face: the opening half second (at most a tenth of a short bag)
+    and, in bags of 5 s or more, one second in the middle."""
+    blank = set(range(0, min(int(spec.fps * 0.5), spec.frames // 10)))
+    if spec.seconds >= 5:
+        middle = int(spec.frames * 0.45)
+        blank |= set(range(middle, middle + int(spec.fps)))
+    return blank
 
 
 def plan_appearances(spec: SampleSpec, rng) -> list[Appearance]:

@@ -148,9 +148,9 @@ class BagImageReader:
                         yield ImageMessage(topic, msgtype, t, msg)
                         done += 1
             except Exception as exc:  # Truncated, or a message that does not deserialize
-                self.damage = (note + f"recovered {done} image messages before byte "
-                               f"{scan.offset} of {path.name} ({path.stat().st_size} bytes): "
-                               f"{exc}; the rest of the recording is lost")
+                self.damage = (note + f"recovered {done} image messages; {path.name} "
+                               f"({path.stat().st_size} bytes) is cut off or damaged: {exc}; "
+                               "the rest of the recording is lost")
                 return
             if not scan.complete:
                 self.damage = (note + f"recovered {done} image messages; {path.name} ends "
@@ -178,7 +178,6 @@ class McapScan:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.offset = 0
         self.complete = False
         self.schemas: dict[int, str] = {}
         self.channels: dict[int, tuple[str, str]] = {}
@@ -189,7 +188,6 @@ class McapScan:
             if handle.read(8) != MCAP_MAGIC:
                 raise Truncated("not an mcap file (bad magic)")
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                self.offset = 8
                 yield from self._records(data, top_level=True)
 
     def _records(self, data: bytes, top_level: bool) -> Iterator[tuple[str, str, int, bytes]]:
@@ -200,15 +198,17 @@ class McapScan:
             op, length = data[pos], struct.unpack_from("<Q", data, pos + 1)[0]
             body_start, pos = pos + 9, pos + 9 + length
             if pos > end:
-                raise Truncated(f"record of {length} bytes at byte {body_start - 9} "
-                                f"runs past the end of the data")
+                if op == OP_CHUNK and top_level:  # the recorder died while writing this chunk
+                    yield from self._records(_partial_chunk_records(data[body_start:end]),
+                                             top_level=False)
+                where = "of the file" if top_level else "of a chunk"
+                raise Truncated(f"record of {length} bytes at byte {body_start - 9} {where} "
+                                "runs past its end")
             body = data[body_start:pos]
             if op == OP_FOOTER and top_level:
                 self.complete = True
                 return
             yield from self._record(op, body)
-            if top_level:
-                self.offset = pos
 
     def _record(self, op: int, body: bytes) -> Iterator[tuple[str, str, int, bytes]]:
         if op == OP_SCHEMA:
@@ -243,3 +243,15 @@ def _chunk_records(body: bytes) -> bytes:
     if len(records) != n:
         raise Truncated("chunk data cut off")
     return decompress(records, compression, size, crc)
+
+
+def _partial_chunk_records(body: bytes) -> bytes:
+    """The records present in a cut-off chunk; only an uncompressed chunk can be read so.
+
+    The records are then parsed until the first cut-off one (which raises Truncated)."""
+    if len(body) < 40:
+        return b""
+    compression, pos = _string(body, 28)
+    if compression:  # a cut zstd/lz4 frame cannot be decoded reliably
+        return b""
+    return body[pos + 8:]

@@ -1,0 +1,64 @@
+"""`fer-ros benchmark` smoke runs: the JSON has every headline key, figures come from real
+runs and a section that cannot run is null with its reason. Not a timed test: speed goals
+are checked by reading benchmarks/latest.json, not here."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bag_helpers import default_bundle
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+
+HEADLINE = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_int8",
+            "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
+            "peer_fer_fps", "peer_fer_speed_ratio")
+
+
+def benchmark(tmp_path, env, *args: str) -> dict:
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "fer_ros", "benchmark", "--json", str(out),
+                           "--tiny", *args], env=env, text=True, capture_output=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(HEADLINE) <= set(result), f"missing keys: {set(HEADLINE) - set(result)}"
+    assert json.loads(done.stdout) == {k: result[k] for k in HEADLINE}
+    return result
+
+
+def test_core_section_and_machine_info(shared_dir, tmp_path, ros_env):
+    default_bundle()
+    result = benchmark(tmp_path, ros_env, "--skip", "int8", "node", "peer")
+    assert result["detect_classify_fps_vga_3faces"] > 0
+    cases = {(c["faces_per_frame"], c["detect_max_side"]) for c in result["core"]["pipeline"]}
+    assert {(1, 0), (3, 0), (10, 0)} <= cases
+    env = result["environment"]
+    assert env["cpu_count"] >= 1 and env["processor"] and env["date"]
+    for name, key in (("node", "node_dds_fps"), ("peer", "peer_fer_fps"),
+                      ("int8", "detect_classify_fps_vga_3faces_int8")):
+        assert result[key] is None and result[f"{name}_null_reason"] == "skipped with --skip"
+
+
+def test_missing_peer_environment_is_null_with_reason(shared_dir, tmp_path, ros_env):
+    default_bundle()
+    result = benchmark(tmp_path, ros_env, "--skip", "core", "int8", "node",
+                       "--peer-python", str(tmp_path / "no" / "python"))
+    assert result["peer_fer_fps"] is None and result["peer_fer_speed_ratio"] is None
+    assert "not found" in result["peer_fer_null_reason"]
+    assert result["peer"]["fer_ros"]["fps"] > 0  # fer_ros' own side still measured
+
+
+@pytest.mark.ros
+def test_node_section_through_dds(shared_dir, tmp_path, ros_env, repo_root):
+    default_bundle()
+    if not (repo_root / "install" / "fer_ros" / "lib" / "fer_ros" / "fer_node").is_file():
+        pytest.fail("fer_node is not installed: run make setup")
+    result = benchmark(tmp_path, ros_env, "--skip", "core", "int8", "peer")
+    node = result["node"]
+    assert result["node_dds_fps"] > 0 and node["replies"] > 0, node
+    assert 0 < result["node_latency_ms_p50"] <= result["node_latency_ms_p99"], node
+    assert node["latency_replies"] > 0
