@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from fer_ros.training.config import add_config_arguments
 
@@ -23,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:  # DatasetError, config and weight errors
         print(f"fer-ros train: error: {exc}")
         return 2
-    print(json.dumps(result, indent=2))
+    if int(os.environ.get("RANK", 0)) == 0:  # under torchrun only rank 0 reports
+        print(json.dumps(result, indent=2))
     return 0
