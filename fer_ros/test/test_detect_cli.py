@@ -157,9 +157,12 @@ def test_labels_scoring_with_synonyms_no_face_and_unknown_label(dataset, run):
     assert score["accuracy_photos_with_face"] == pytest.approx(correct / (PHOTOS - 1))
 
 
-def test_empty_folder_is_reported_not_fatal(tmp_path, capsys, bundle):
+def test_empty_folder_is_reported_not_fatal(dataset, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert _detect(tmp_path / "empty") == 1, "nothing processed at all -> exit code 1"
+    assert "folder holds no image or video files" in capsys.readouterr().err
+    photo = next(iter(dataset["truth"]))
+    assert _detect(tmp_path / "empty", photo) == 0, "an empty folder beside a photo is skipped"
     assert "folder holds no image or video files" in capsys.readouterr().err
 
 
@@ -171,7 +174,8 @@ def test_file_without_known_extension_is_tried_as_image(dataset, tmp_path):
     assert doc["files"][0]["kind"] == "image" and len(doc["faces"]) == 1
 
 
-def test_bad_model_is_a_clear_error(tmp_path, capsys):
-    assert _detect(tmp_path, "--model", tmp_path / "nope") == 2
+def test_bad_model_is_a_clear_error(dataset, tmp_path, capsys):
+    photo = next(iter(dataset["truth"]))
+    assert _detect(photo, "--model", tmp_path / "nope") == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nope") in err and "not a directory" in err

@@ -51,36 +51,64 @@ def _caption(canvas: np.ndarray, text: str, corner: tuple[int, int],
 def draw_probability_bars(image: np.ndarray, result: FrameResult) -> np.ndarray:
     """:func:`draw_faces` plus, beside each face, one bar per class probability.
 
-    The panel goes right of the box, or left of it when there is no room; it is
-    drawn on a dark backing so it reads on any background. Used by ``fer-ros detect``.
+    Each panel goes right of, left of, below or above its face, whichever covers
+    the fewest pixels of other faces and panels; it is drawn on a darkened backing
+    so it reads on any background. Used by ``fer-ros detect``.
     """
     canvas = draw_faces(image, result)
-    for face in result.faces:
-        _probability_panel(canvas, face, result.labels)
+    boxes = [_rect(f.box.x, f.box.y, f.box.w, f.box.h) for f in result.faces]
+    taken = list(boxes)
+    for face, own in zip(result.faces, boxes):
+        panel = _panel_rect(canvas.shape, own, len(result.labels),
+                            [r for r in taken if r != own])
+        taken.append(panel)
+        _probability_panel(canvas, panel, face.scores, result.labels)
     return canvas
 
 
-def _probability_panel(canvas: np.ndarray, face, labels) -> None:
-    height, width = canvas.shape[:2]
-    row = max(9, min(16, int(face.box.h / max(len(labels), 1))))
-    font_scale = row / 30.0
-    text_w = max(cv2.getTextSize(n, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0]
-                 for n in labels) + 4
-    bar_w = 5 * row
-    panel_w, panel_h = text_w + bar_w + 4, row * len(labels) + 4
-    x = int(face.box.x + face.box.w) + 4
-    if x + panel_w > width:  # no room right of the box: put it left
-        x = max(0, int(face.box.x) - panel_w - 4)
-    y = int(min(max(face.box.y, 0), max(height - panel_h, 0)))
-    x1, y1 = min(x + panel_w, width), min(y + panel_h, height)
+def _rect(x, y, w, h) -> tuple[int, int, int, int]:
+    return int(round(x)), int(round(y)), int(round(x + w)), int(round(y + h))
+
+
+def _overlap(a, b) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _panel_size(rows: int) -> tuple[int, int, int]:
+    """(row height, panel width, panel height): 11 px rows, labels up to 8 characters."""
+    row = 11
+    return row, 11 * row, row * rows + 4
+
+
+def _panel_rect(shape, box, rows: int, others) -> tuple[int, int, int, int]:
+    height, width = shape[:2]
+    _, pw, ph = _panel_size(rows)
+    x0, y0, x1, y1 = box
+    candidates = [(x1 + 4, y0), (x0 - pw - 4, y0), (x0, y1 + 4), (x0, y0 - ph - 4)]
+    best, best_cost = None, None
+    for x, y in candidates:
+        x = min(max(x, 0), max(width - pw, 0))
+        y = min(max(y, 0), max(height - ph, 0))
+        rect = (x, y, x + pw, y + ph)
+        cost = sum(_overlap(rect, o) for o in others) + 4 * _overlap(rect, box)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = rect, cost
+    return best
+
+
+def _probability_panel(canvas: np.ndarray, rect, scores, labels) -> None:
+    row, panel_w, _ = _panel_size(len(labels))
+    x, y, x1, y1 = rect
+    x1, y1 = min(x1, canvas.shape[1]), min(y1, canvas.shape[0])
     # darken the backing in place (a blend rather than a solid block keeps context visible)
-    canvas[y:y1, x:x1] = (canvas[y:y1, x:x1] * 0.35).astype(np.uint8)
-    for i, (name, p) in enumerate(zip(labels, face.scores)):
+    canvas[y:y1, x:x1] = (canvas[y:y1, x:x1] * 0.3).astype(np.uint8)
+    text_w = 6 * row  # "surprise" at this font size
+    bar_w = panel_w - text_w - 4
+    for i, (name, p) in enumerate(zip(labels, scores)):
         top = y + 2 + i * row
-        colour = COLOURS.get(name, _GREY)
-        cv2.putText(canvas, name, (x + 2, top + row - 3), cv2.FONT_HERSHEY_SIMPLEX,
-                    font_scale, (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(canvas, name[:9], (x + 2, top + row - 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    row / 32.0, (235, 235, 235), 1, cv2.LINE_AA)
         length = int(round(float(np.clip(p, 0.0, 1.0)) * bar_w))
         if length > 0:
             cv2.rectangle(canvas, (x + text_w, top + 2), (x + text_w + length, top + row - 2),
-                          colour, cv2.FILLED)
+                          COLOURS.get(name, _GREY), cv2.FILLED)

@@ -7,6 +7,7 @@ A file that cannot be read is recorded with its error and skipped.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -55,9 +56,14 @@ class DetectRun:
         videos = [f for f in files if f.kind == VIDEO]
         for item in tqdm(photos, desc="photos", unit="img", disable=not self.progress or
                          not photos, dynamic_ncols=True):
-            self.records.append(self._photo_or_unknown(item))
+            self._keep(self._photo_or_unknown(item))
         for item in videos:
-            self.records.append(self._guarded(self.video, item, VIDEO))
+            self._keep(self._guarded(self.video, item, VIDEO))
+
+    def _keep(self, record: FileRecord) -> None:
+        if record.error:  # tqdm.write keeps the message clear of the progress bar
+            tqdm.write(f"skipped {record.error}", file=sys.stderr)
+        self.records.append(record)
 
     def _photo_or_unknown(self, item: InputFile) -> FileRecord:
         if item.kind == UNKNOWN:  # an explicitly named file without a known extension
@@ -67,7 +73,7 @@ class DetectRun:
             record = self._guarded(self.video, item, VIDEO)
             if record.error:
                 record.kind = UNKNOWN
-                record.error = (f"{item.path}: neither a readable image nor a readable video")
+                record.error = f"{item.path}: neither a readable image nor a readable video"
             return record
         return self._guarded(self.photo, item, IMAGE)
 
