@@ -90,6 +90,7 @@ def plot_curves(log_csv: Path, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows = read_log(log_csv)
     epochs = [r["epoch"] for r in rows]
@@ -98,6 +99,7 @@ def plot_curves(log_csv: Path, path: Path) -> None:
         ax.plot(epochs, [r[f"train_{key}"] for r in rows], "o-", label="train")
         ax.plot(epochs, [r[f"val_{key}"] for r in rows], "o-", label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
