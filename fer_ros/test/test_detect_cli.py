@@ -179,3 +179,20 @@ def test_bad_model_is_a_clear_error(dataset, tmp_path, capsys):
     assert _detect(photo, "--model", tmp_path / "nope") == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nope") in err and "not a directory" in err
+
+
+def test_runs_without_torch_or_rclpy(dataset, tmp_path):
+    """The robot runtime has neither: detect must not import them (checked in a child process
+    where importing them fails)."""
+    import subprocess
+    import sys
+    photo = next(iter(dataset["truth"]))
+    code = ("import sys\n"
+            "for name in ('torch', 'torchvision', 'rclpy'): sys.modules[name] = None\n"
+            "from fer_ros.cli import main\n"
+            f"sys.exit(main(['detect', '--no-progress', {str(photo)!r}, "
+            f"'--json', {str(tmp_path / 'f.json')!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, f"detect failed without torch/rclpy:\n{done.stderr[-2000:]}"
+    assert len(json.loads((tmp_path / "f.json").read_text())["faces"]) == 1
