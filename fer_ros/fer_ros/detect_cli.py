@@ -52,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-threshold", type=float, default=None, metavar="S",
                         help="face detector score threshold in [0, 1] (default: the "
                              "pipeline's, 0.6)")
+    parser.add_argument("--detect-max-side", type=int, default=640, metavar="PX",
+                        help="detect faces on a copy whose longer side is at most PX; boxes "
+                             "and face crops stay full resolution (default 640: YuNet misses "
+                             "faces larger than ~400 px, so close-ups in camera-size photos "
+                             "need the downscale; raise it for small faces in group shots; "
+                             "0 = full resolution)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -60,7 +66,9 @@ def _pipeline_factory(args):
     from fer_ros.core.config import PipelineConfig
     from fer_ros.core.pipeline import Pipeline
 
-    detector = {} if args.score_threshold is None else {"score_threshold": args.score_threshold}
+    detector = {"detect_max_side": args.detect_max_side}
+    if args.score_threshold is not None:
+        detector["score_threshold"] = args.score_threshold
     built: dict[bool, Pipeline] = {}
 
     def pipeline_for(tracking: bool) -> Pipeline:

@@ -196,3 +196,15 @@ def test_runs_without_torch_or_rclpy(dataset, tmp_path):
                           timeout=300)
     assert done.returncode == 0, f"detect failed without torch/rclpy:\n{done.stderr[-2000:]}"
     assert len(json.loads((tmp_path / "f.json").read_text())["faces"]) == 1
+
+
+def test_close_up_in_a_camera_size_photo_is_found(shared_dir, bundle, tmp_path):
+    """A 900 px face in a 2400x1800 photo (a phone close-up): the default detect-max-side
+    downscale brings it into the detector's range; boxes come back in full-size pixels."""
+    images, labels = faces.fer2013_faces("PublicTest", limit=1)
+    scene = faces.compose_frame(images, list(labels), frame_size=(2400, 1800), face_px=900,
+                                seed=2)
+    cv2.imwrite(str(tmp_path / "closeup.jpg"), scene.image)
+    assert _detect(tmp_path / "closeup.jpg", "--json", tmp_path / "f.json") == 0
+    found = [Box(*r["box"]) for r in json.loads((tmp_path / "f.json").read_text())["faces"]]
+    assert faces.match_boxes(scene.boxes, found) == [0], f"{found} vs {scene.boxes}"
