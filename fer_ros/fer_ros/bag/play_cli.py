@@ -116,9 +116,18 @@ class Player:
                 print(f"fer-ros bag-play: {reader.damage}", file=sys.stderr)
             if not self.args.loop or sent == 0:
                 break
+        self.flush()
         print(f"published {total} messages on {len(self.publishers)} topic(s) in "
               f"{time.monotonic() - started:.1f} s")
         return 3 if reader.damage else 0
+
+    def flush(self, timeout_s: float = 5.0) -> None:
+        """Wait until reliable subscribers acknowledged everything: exiting right after the
+        last publish would drop a large message still being sent in fragments."""
+        from rclpy.duration import Duration
+        if self.args.qos == "reliable":
+            for publisher in self.publishers.values():
+                publisher.wait_for_all_acked(Duration(seconds=timeout_s))
 
     def _play_once(self, reader) -> int:
         """Publish every message when its recorded offset (scaled by --rate) has passed."""
