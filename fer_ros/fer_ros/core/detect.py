@@ -77,6 +77,15 @@ class FaceDetector(abc.ABC):
         return found[:cfg.max_faces], dropped
 
 
+def yunet_model_path(config: DetectorConfig) -> Path:
+    """``detector.model_path``, or the packaged YuNet copy when it is empty."""
+    path = Path(config.model_path) if config.model_path else find_model_file(YUNET_RELATIVE)
+    if not path.is_file():
+        raise ModelError(f"YuNet model {path} does not exist; set detector.model_path to "
+                         "the .onnx file or leave it empty for the packaged copy")
+    return path
+
+
 class YuNetDetector(FaceDetector):
     """OpenCV Zoo YuNet through ``cv2.FaceDetectorYN``; input size follows each frame.
 
@@ -87,11 +96,7 @@ class YuNetDetector(FaceDetector):
 
     def __init__(self, config: DetectorConfig) -> None:
         super().__init__(config)
-        path = Path(config.model_path) if config.model_path else find_model_file(YUNET_RELATIVE)
-        if not path.is_file():
-            raise ModelError(f"YuNet model {path} does not exist; set detector.model_path to "
-                             f"the .onnx file or leave it empty for the packaged copy")
-        self.model_path = path
+        path = self.model_path = yunet_model_path(config)
         try:
             self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320),
                                                   config.score_threshold,

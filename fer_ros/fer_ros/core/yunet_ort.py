@@ -9,15 +9,12 @@ right/bottom to a multiple of 32; score = sqrt(cls * obj); boxes decoded per gri
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from fer_ros.core.config import DetectorConfig
-from fer_ros.core.detect import FaceDetector
+from fer_ros.core.detect import FaceDetector, yunet_model_path
 from fer_ros.core.errors import ModelError
-from fer_ros.core.paths import YUNET_RELATIVE, find_model_file
 
 STRIDES = (8, 16, 32)
 PAD_TO = 32
@@ -55,10 +52,7 @@ class YuNetOrtDetector(FaceDetector):
         super().__init__(config)
         import onnxruntime as ort
 
-        path = Path(config.model_path) if config.model_path else find_model_file(YUNET_RELATIVE)
-        if not path.is_file():
-            raise ModelError(f"YuNet model {path} does not exist; set detector.model_path to "
-                             "the .onnx file or leave it empty for the packaged copy")
+        path = yunet_model_path(config)
         options = ort.SessionOptions()
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
