@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,10 +264,18 @@ def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None = None,
                   version: str = "1.0.0", metrics_json=None,
                   data: str | Path = DEFAULT_DATA, parity_faces: int = 64,
-                  val_samples: int = 0, log=print) -> dict:
-    """The whole ``fer-ros export``; returns the written metadata plus a "parity" report."""
+                  val_samples: int = 0, crop_margin: float | None = None,
+                  log=print) -> dict:
+    """The whole ``fer-ros export``; returns the written metadata plus a "parity" report.
+
+    ``crop_margin`` overrides the training config's value: it only tells the runtime how
+    to frame detector boxes (training never crops), so it is chosen after training by
+    ``python -m fer_ros.bench.crop_margin`` on validation faces.
+    """
     out_dir = Path(out_dir)
     loaded = load_trained_model(checkpoint)
+    if crop_margin is not None:
+        loaded.spec = dataclasses.replace(loaded.spec, crop_margin=crop_margin)
     cfg = loaded.config
     if cfg.dataset != "fer2013" or loaded.labels != FER2013_LABELS:
         raise ExportError(f"export verifies on FER2013 faces; checkpoint {checkpoint} was "

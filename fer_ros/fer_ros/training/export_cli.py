@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: $FER_ROS_SHARED or ../shared datasets/fer2013/fer2013.csv.gz)")
     parser.add_argument("--parity-faces", type=int, default=64,
                         help="real validation faces compared PyTorch vs ONNX (default 64)")
+    parser.add_argument("--crop-margin", type=float,
+                        help="runtime crop margin stored in model.json (default: the "
+                        "training config's); measure it with python -m fer_ros.bench.crop_margin")
     parser.add_argument("--val-samples", type=int, default=0,
                         help="validation faces for the bundle's accuracy (0 = whole split)")
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         result = export_bundle(args.checkpoint, args.out_dir, name=args.name,
                                version=args.version, metrics_json=args.metrics_json,
                                data=args.data or DEFAULT_DATA, parity_faces=args.parity_faces,
-                               val_samples=args.val_samples)
+                               val_samples=args.val_samples, crop_margin=args.crop_margin)
     except (ExportError, FerError, FileNotFoundError, ValueError) as exc:
         print(f"fer-ros export: error: {exc}")
         return 1
