@@ -27,6 +27,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         share_files("launch/*.py", "launch"),
         share_files("config/*", "config"),
+        share_files("config/training/*", "config/training"),
         share_files("models/default/*", "models/default"),
         share_files("models/face_detection/*", "models/face_detection"),
     ],

@@ -99,7 +99,17 @@ colcon_build() {
   echo "$want" > "$stamp"
 }
 
+# ROS puts executables in lib/<package> (for `ros2 run`); link them into the venv's bin so
+# `fer-ros` and `fer_node` are on PATH in a shell that sourced both environments.
+link_commands() {
+  local name
+  for name in fer-ros fer_node; do
+    ln -sfn "$REPO/install/fer_ros/lib/fer_ros/$name" "$VENV/bin/$name"
+  done
+}
+
 create_venv
 install_deps
 colcon_build
+link_commands
 log "done: source .venv/bin/activate; set +u; source install/setup.bash; set -u"
