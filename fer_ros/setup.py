@@ -29,6 +29,7 @@ setup(
         share_files("config/*", "config"),
         share_files("config/training/*", "config/training"),
         share_files("models/default/*", "models/default"),
+        share_files("models/default_int8/*", "models/default_int8"),
         share_files("models/face_detection/*", "models/face_detection"),
     ],
     # Runtime Python deps come from package.xml (rosdep) or requirements.txt (pip), not here:
