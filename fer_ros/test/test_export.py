@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training_helpers import FER2013_CSV, tiny_config, write_extract
+from training_helpers import CKPLUS_DIR, FER2013_CSV, tiny_config, write_extract
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -169,3 +169,23 @@ def test_evaluate_report_numbers_go_into_metrics(exported_bundle, fer_extract, t
     assert metrics["fer2013_publictest_accuracy"] == pytest.approx(
         exported["fer2013_publictest_accuracy"])
     assert "fer2013_publictest_macro_f1" in metrics
+
+
+def test_export_of_a_ckplus_checkpoint_checks_itself_on_its_own_fold(tmp_path):
+    """Export is not FER2013-only: a CK+ model (other classes, k-fold validation) is
+    verified on its held-out fold and gets its own labels and fold-named metrics."""
+    if not CKPLUS_DIR.is_dir():
+        pytest.skip(f"CK+ not found at {CKPLUS_DIR}")
+    from fer_ros.cli import main
+    from fer_ros.core.bundle import load_bundle
+    from fer_ros.training.train import train
+    train(tiny_config(CKPLUS_DIR, tmp_path / "run", dataset="ckplus", folds=10, fold=2,
+                      epochs=1, max_train_samples=96))
+    out = tmp_path / "ck_bundle"
+    code = main(["export", str(tmp_path / "run" / "last.pt"), str(out), "--parity-faces", "32"])
+    assert code == 0, "fer-ros export refused a CK+ checkpoint"
+    bundle = load_bundle(out)
+    assert "contempt" in bundle.labels and len(bundle.labels) == 7, bundle.labels
+    metrics = json.loads((out / "model.json").read_text())["metrics"]
+    assert metrics["ckplus_fold2of10_faces"] > 50, metrics
+    assert 0.0 <= metrics["ckplus_fold2of10_accuracy"] <= 1.0, metrics

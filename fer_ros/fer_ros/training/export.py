@@ -30,7 +30,7 @@ from fer_ros.core.bundle import file_sha256
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.config import TrainConfig
-from fer_ros.training.data import FER2013_LABELS, FER2013_SPLITS, parse_pixels
+from fer_ros.training.data import FER2013_SPLITS, parse_pixels
 from fer_ros.training.models import create_model
 
 FORMAT_VERSION = 1
@@ -140,6 +140,20 @@ def sample_fer2013(path: str | Path, split: str, count: int) -> tuple[np.ndarray
     return np.stack(faces), np.asarray(labels, np.int64)
 
 
+def validation_faces(loaded: "LoadedCheckpoint", data: str | Path | None,
+                     count: int) -> tuple[list, np.ndarray]:
+    """The first ``count`` faces (0 = all) of the checkpoint's own validation split and their
+    class indices: FER2013 rows straight from the csv, any other dataset via its loader."""
+    cfg = loaded.config
+    if cfg.dataset == "fer2013":
+        return sample_fer2013(data or DEFAULT_DATA, cfg.val_split, count)
+    from fer_ros.training.datasets import load_facesets  # the split logic training used
+    _, faces = load_facesets(dataclasses.replace(cfg, data=str(data)) if data else cfg)
+    if count:
+        faces = faces.subset(np.arange(min(count, len(faces))))
+    return faces.images, faces.hard_targets()
+
+
 def faces_to_batch(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
     """uint8 face crops -> float32 NCHW through the runtime's own preprocessing."""
     return np.stack([face_to_tensor(face, spec) for face in faces]).astype(np.float32)
@@ -198,6 +212,13 @@ def read_metrics_json(path: str | Path) -> dict:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def metric_prefix(cfg: TrainConfig) -> str:
+    """``fer2013_publictest``, or ``ckplus_fold3of10`` for k-fold validation."""
+    if cfg.dataset in ("fer2013", "ferplus"):
+        return f"{cfg.dataset}_{cfg.val_split.lower()}"
+    return f"{cfg.dataset}_fold{cfg.fold}of{cfg.folds}"
+
+
 def checkpoint_metrics(loaded: LoadedCheckpoint) -> dict:
     """Validation accuracy the training loop logged for this checkpoint's epoch."""
     cfg = loaded.config
@@ -205,7 +226,7 @@ def checkpoint_metrics(loaded: LoadedCheckpoint) -> dict:
     epoch = int(loaded.state["epoch"])
     if epoch >= len(history) or cfg.max_val_samples:
         return {}  # a subset's accuracy would pass for the split's: leave it out
-    key = f"{cfg.dataset}_{cfg.val_split.lower()}_accuracy"
+    key = f"{metric_prefix(cfg)}_accuracy"
     suffix = "_flip_tta" if cfg.tta_flip else ""
     return {f"{key}_training_log{suffix}": float(history[epoch]["val_acc"])}
 
@@ -249,21 +270,21 @@ def publish_bundle(out_dir: Path, onnx_tmp: Path, metadata: dict) -> None:
     write_json(out_dir / "model.json", metadata)
 
 
-def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path,
+def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path | None,
                      val_samples: int, log=print) -> dict:
     """The exported network's own top-1 accuracy on the validation split (no TTA)."""
     cfg = loaded.config
-    faces, targets = sample_fer2013(data, cfg.val_split, val_samples)
+    faces, targets = validation_faces(loaded, data, val_samples)
     probs = ort_predict(ort_session(onnx_path), faces_to_batch(faces, loaded.spec))
     accuracy = float((probs.argmax(1) == targets).mean())
-    key = f"{cfg.dataset}_{cfg.val_split.lower()}"
-    log(f"ONNX accuracy on {len(faces)} {cfg.val_split} faces: {accuracy:.4f}")
+    key = metric_prefix(cfg)
+    log(f"ONNX accuracy on {len(faces)} {key} faces: {accuracy:.4f}")
     return {f"{key}_accuracy": accuracy, f"{key}_faces": len(faces)}
 
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None = None,
                   version: str = "1.0.0", metrics_json=None,
-                  data: str | Path = DEFAULT_DATA, parity_faces: int = 64,
+                  data: str | Path | None = None, parity_faces: int = 64,
                   val_samples: int = 0, crop_margin: float | None = None,
                   log=print) -> dict:
     """The whole ``fer-ros export``; returns the written metadata plus a "parity" report.
@@ -277,15 +298,12 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
     if crop_margin is not None:
         loaded.spec = dataclasses.replace(loaded.spec, crop_margin=crop_margin)
     cfg = loaded.config
-    if cfg.dataset != "fer2013" or loaded.labels != FER2013_LABELS:
-        raise ExportError(f"export verifies on FER2013 faces; checkpoint {checkpoint} was "
-                          f"trained on {cfg.dataset} with labels {loaded.labels}")
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_tmp = out_dir / "model.onnx.tmp"
     try:
         log(f"exporting {checkpoint} (epoch {loaded.state['epoch'] + 1}, {cfg.arch}) to ONNX")
         export_onnx(loaded.model, loaded.spec, onnx_tmp)
-        faces, _ = sample_fer2013(data, cfg.val_split, parity_faces)
+        faces, _ = validation_faces(loaded, data, parity_faces)
         parity = check_parity(loaded.model, onnx_tmp, faces_to_batch(faces, loaded.spec))
         log(f"parity on {parity['faces']} real {cfg.val_split} faces: top-1 agreement "
             f"{parity['top1_agreement']:.0%}, max abs diff {parity['max_abs_diff']:.2e}")

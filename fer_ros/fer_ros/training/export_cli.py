@@ -23,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-json", action="append", metavar="FILE",
                         help="`fer-ros evaluate --json` report whose numbers go into "
                         "model.json metrics as <dataset>_<split>_<name>; repeatable")
-    parser.add_argument("--data", help="FER2013 csv(.gz) for the parity check and accuracy "
-                        "(default: $FER_ROS_SHARED or ../shared datasets/fer2013/fer2013.csv.gz)")
+    parser.add_argument("--data", help="data of the checkpoint's validation split, for the "
+                        "parity check and accuracy (default: FER2013 from $FER_ROS_SHARED or "
+                        "../shared; other datasets: the path in the checkpoint's config)")
     parser.add_argument("--parity-faces", type=int, default=64,
                         help="real validation faces compared PyTorch vs ONNX (default 64)")
     parser.add_argument("--crop-margin", type=float,
@@ -36,11 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fer_ros.core.errors import FerError
-    from fer_ros.training.export import DEFAULT_DATA, ExportError, export_bundle
+    from fer_ros.training.export import ExportError, export_bundle
     try:
         result = export_bundle(args.checkpoint, args.out_dir, name=args.name,
                                version=args.version, metrics_json=args.metrics_json,
-                               data=args.data or DEFAULT_DATA, parity_faces=args.parity_faces,
+                               data=args.data, parity_faces=args.parity_faces,
                                val_samples=args.val_samples, crop_margin=args.crop_margin)
     except (ExportError, FerError, FileNotFoundError, ValueError) as exc:
         print(f"fer-ros export: error: {exc}")
