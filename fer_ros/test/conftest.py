@@ -76,6 +76,18 @@ def shared_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def default_bundle():
+    """The packaged default model bundle (fer_ros/models/default). It ships with the
+    repository, so a missing or invalid one is a failure, not a reason to skip."""
+    from fer_ros.core.bundle import load_bundle
+    from fer_ros.core.errors import ModelError
+    try:
+        return load_bundle(None)
+    except ModelError as exc:
+        pytest.fail(f"the default bundle cannot be loaded: {exc}")
+
+
 @pytest.fixture()
 def ros_env() -> dict[str, str]:
     """Environment for a child process that talks ROS to this one (same isolated domain)."""

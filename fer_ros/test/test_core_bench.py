@@ -2,17 +2,8 @@
 speed goals live in the benchmark's output, not in timed tests)."""
 import json
 
-import pytest
 
-from fer_ros.core.bundle import load_bundle
-from fer_ros.core.errors import ModelError
-
-
-def test_core_benchmark_writes_its_json(shared_dir, tmp_path):
-    try:
-        load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle not available yet: {exc}")
+def test_core_benchmark_writes_its_json(shared_dir, tmp_path, default_bundle):
     from fer_ros.bench.core_bench import main
 
     out = tmp_path / "core.json"

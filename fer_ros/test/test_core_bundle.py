@@ -109,10 +109,7 @@ def test_default_bundle_path_points_into_the_package_models():
     assert path.name == "default" and path.is_dir()
 
 
-def test_default_bundle_is_valid():
-    try:
-        bundle = load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle not available yet: {exc}")
+def test_default_bundle_is_valid(default_bundle):
+    bundle = default_bundle
     backend = OnnxRuntimeBackend(bundle)  # checks network I/O against the metadata
     assert backend.name == "onnxruntime-cpu" and bundle.num_classes >= 2

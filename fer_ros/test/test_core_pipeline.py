@@ -3,7 +3,6 @@ with the dataset labels (trained default bundle), tracking, limits and bad input
 import numpy as np
 import pytest
 
-from fer_ros.core.bundle import load_bundle
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.errors import ConfigError, InputError, ModelError
 from fer_ros.core.pipeline import Pipeline
@@ -14,11 +13,8 @@ STAGES = {"detect", "preprocess", "classify", "track", "total"}
 
 
 @pytest.fixture(scope="module")
-def default_pipeline():
-    try:
-        bundle = load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle fer_ros/models/default not available yet: {exc}")
+def default_pipeline(default_bundle):
+    bundle = default_bundle
     return Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 2},
                                               "tracker": {"enabled": False}}), bundle)
 

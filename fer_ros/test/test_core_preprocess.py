@@ -122,18 +122,13 @@ def test_training_and_runtime_preprocessing_give_identical_tensors(shared_dir):
     np.testing.assert_array_equal(runtime, training)
 
 
-def test_default_bundle_input_spec_matches_its_training_config():
+def test_default_bundle_input_spec_matches_its_training_config(default_bundle):
     """The bundle's preprocessing metadata is what training used (no silent drift)."""
     pytest.importorskip("torch", reason="training code needs torch")
-    from fer_ros.core.bundle import load_bundle
-    from fer_ros.core.errors import ModelError
     from fer_ros.training.config import TrainConfig
     from fer_ros.training.train import input_spec
 
-    try:
-        bundle = load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle not available yet: {exc}")
+    bundle = default_bundle
     config = bundle.metadata.get("training", {}).get("config")
     if not config:
         pytest.skip("default bundle metadata has no training.config")

@@ -3,20 +3,15 @@ import numpy as np
 import pytest
 
 from fer_ros.core.annotate import draw_faces, draw_probability_bars
-from fer_ros.core.bundle import load_bundle
 from fer_ros.core.config import PipelineConfig
-from fer_ros.core.errors import ModelError
 from fer_ros.core.pipeline import Pipeline
 
 import faces
 
 
 @pytest.fixture(scope="module")
-def pipeline():
-    try:
-        bundle = load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle fer_ros/models/default not available yet: {exc}")
+def pipeline(default_bundle):
+    bundle = default_bundle
     return Pipeline(PipelineConfig.from_dict({"tracker": {"enabled": False}}), bundle)
 
 

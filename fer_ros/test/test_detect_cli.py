@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 
 from fer_ros.cli import main as fer_ros_main
-from fer_ros.core.bundle import load_bundle
-from fer_ros.core.errors import ModelError
 from fer_ros.core.labels import canonical_label
 from fer_ros.core.types import Box
 
@@ -28,11 +26,8 @@ PHOTOS, VIDEO_FRAMES = 12, 10
 
 
 @pytest.fixture(scope="module")
-def bundle():
-    try:
-        return load_bundle(None)
-    except ModelError as exc:
-        pytest.skip(f"default bundle fer_ros/models/default not available yet: {exc}")
+def bundle(default_bundle):
+    return default_bundle
 
 
 @pytest.fixture(scope="module")
