@@ -5,14 +5,7 @@
 # (../shared, or FER_ROS_SHARED) for the FER2013 faces of the stream.
 # Extra arguments go to the stream client, e.g. scripts/demo.sh --frames 40 --rate 5
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$REPO"
-[[ -f install/setup.bash ]] || { echo "[demo] install/setup.bash missing: run make setup" >&2; exit 1; }
-
-source .venv/bin/activate
-set +u  # colcon's setup scripts read unset variables
-source install/setup.bash
-set -u
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 # Keep the demo's traffic on this machine.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export PYTHONUNBUFFERED=1

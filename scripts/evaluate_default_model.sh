@@ -5,10 +5,7 @@
 # confusion-matrix PNGs in results/accuracy/<name>/. PrivateTest and the FER+ test rows are
 # used here only, for final reporting; the model was selected on PublicTest.
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$REPO"
-source .venv/bin/activate
-set +u; source install/setup.bash; set -u
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 SHARED=${FER_ROS_SHARED:-$REPO/../shared}
 FER=$SHARED/datasets/fer2013/fer2013.csv.gz
 BUNDLE=${1:-fer_ros/models/default}
