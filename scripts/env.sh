@@ -8,3 +8,6 @@ source .venv/bin/activate
 set +u  # colcon's setup scripts read unset variables
 source install/setup.bash
 set -u
+# ROS puts executables in lib/<package> (for `ros2 run`): put them on PATH too, so `fer-ros`
+# and `fer_node` are this checkout's (several checkouts may share one .venv).
+export PATH="$REPO/install/fer_ros/lib/fer_ros:$PATH"

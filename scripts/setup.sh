@@ -4,14 +4,21 @@
 #   2. pinned dependencies (requirements.txt, requirements-train.txt, constraints.txt), skipped
 #      when a stamp in .venv/ holds the same hash of those files;
 #   3. repoint the ROS wheels' CMake exports at this machine's Python (needed to build messages);
-#   4. `colcon build --symlink-install` of fer_ros_msgs and fer_ros into build/ install/ log/
-#      (incremental; skipped when nothing it depends on changed).
+#   4. the upstream ROS tools PyPI lacks (launch, launch_ros, launch_pytest, the ros2 command
+#      line) from the shared folder's wheels, when it is there (requirements-ros-tools.txt);
+#   5. `colcon build --symlink-install` of fer_ros_msgs and fer_ros, plus the interface packages
+#      in <shared>/ros/src (composition_interfaces, hri_msgs, vision_msgs) when they are there,
+#      into build/ install/ log/ (incremental; skipped when nothing it depends on changed).
 # Environment: PYTHON (interpreter for a new venv, default python3.11 or python3),
-#              FER_ROS_SKIP_TRAIN_DEPS=1 (do not install torch/torchvision: robot-only setup).
+#              FER_ROS_SKIP_TRAIN_DEPS=1 (do not install torch/torchvision: robot-only setup),
+#              FER_ROS_SHARED (the shared folder; default: the folder `shared` beside the repo).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$REPO/.venv"
+SHARED=${FER_ROS_SHARED:-$REPO/../shared}
+ROS_WHEELS="$SHARED/ros/wheels"
+ROS_SRC="$SHARED/ros/src"
 cd "$REPO"
 
 log() { echo "[setup] $*"; }
@@ -66,6 +73,34 @@ fix_cmake_exports() {
   log "CMake exports point at $pyinc"
 }
 
+# The upstream launch/ros2cli tools are not on PyPI; a normal ROS install has them already.
+# Installed from the shared folder's wheels only (--no-index); their few PyPI dependencies are
+# pinned in constraints.txt.
+install_ros_tools() {
+  local stamp="$VENV/.fer_ros_ros_tools.sha256" want
+  if [[ ! -d $ROS_WHEELS ]]; then
+    log "skipped: ROS tools (launch, launch_ros, launch_pytest, ros2 CLI) - $ROS_WHEELS not found; set FER_ROS_SHARED"
+    return 0
+  fi
+  want=$(hash_of requirements-ros-tools.txt constraints.txt <(ls "$ROS_WHEELS"))
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    log "ROS tools up to date"
+    return 0
+  fi
+  log "installing ROS tools from $ROS_WHEELS"
+  "$VENV/bin/pip" install --disable-pip-version-check -q --no-deps --no-index \
+    --find-links "$ROS_WHEELS" -r requirements-ros-tools.txt
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements-ros-tools-pypi.txt \
+    -c constraints.txt 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  echo "$want" > "$stamp"
+}
+
+# colcon base paths: our packages, plus the shared interface packages when present.
+base_paths() {
+  echo "$REPO"
+  if [[ -d $ROS_SRC ]]; then echo "$ROS_SRC"; fi
+}
+
 # Hash of what colcon builds from: package manifests, build files, messages, and the list of
 # installable files (data_files are globbed, so a new launch/config/model file needs a rebuild).
 # Python sources are symlinked (--symlink-install), so editing them needs no rebuild.
@@ -78,6 +113,9 @@ build_inputs_hash() {
      done | sort)
     cat "$VENV/.fer_ros_deps.sha256"
     echo "$REPO"  # a moved checkout needs a rebuild: install/ holds absolute paths
+    base_paths
+    if [[ -d $ROS_SRC ]]; then find "$ROS_SRC" -type f \( -name '*.msg' -o -name '*.srv' \
+      -o -name package.xml -o -name CMakeLists.txt \) | sort | xargs cat; fi
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -88,28 +126,22 @@ colcon_build() {
     log "colcon build up to date"
     return 0
   fi
-  log "colcon build --symlink-install (fer_ros_msgs, fer_ros)"
+  local paths
+  mapfile -t paths < <(base_paths)
+  [[ -d $ROS_SRC ]] || log "skipped: hri_msgs, vision_msgs, composition_interfaces - $ROS_SRC not found; set FER_ROS_SHARED"
+  log "colcon build --symlink-install (${paths[*]})"
   # The venv is the ROS prefix: CMake and ament find the ros-* wheels' share/ there. Without
   # AMENT_PREFIX_PATH the message build fails; colcon then warns that .venv has no
   # local_setup.* files, which is harmless (the venv is activated instead).
   ( export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" \
            CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV"
-    colcon build --symlink-install --base-paths "$REPO" \
+    colcon build --symlink-install --base-paths "${paths[@]}" \
       --cmake-args -DBUILD_TESTING=OFF )
   echo "$want" > "$stamp"
 }
 
-# ROS puts executables in lib/<package> (for `ros2 run`); link them into the venv's bin so
-# `fer-ros` and `fer_node` are on PATH in a shell that sourced both environments.
-link_commands() {
-  local name
-  for name in fer-ros fer_node; do
-    ln -sfn "$REPO/install/fer_ros/lib/fer_ros/$name" "$VENV/bin/$name"
-  done
-}
-
 create_venv
 install_deps
+install_ros_tools
 colcon_build
-link_commands
-log "done: source .venv/bin/activate; set +u; source install/setup.bash; set -u"
+log "done: source scripts/env.sh (or: source .venv/bin/activate; source install/setup.bash)"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_ros.bag.typestore import COMPRESSED, EMOTION, EMOTION_ARRAY, typestore
-from fer_ros.ros.convert import _clip_box  # the node's own box -> RegionOfInterest rounding
+from fer_ros.core.emotion_array import MessageTypes, build_emotion_array
 
 
 def emotions_topic(image_topic: str, msgtype: str) -> str:
@@ -33,23 +33,12 @@ def plan_emotion_topics(image_topics: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def emotion_array(result, header, model_name: str, model_version: str, image_shape):
-    """core FrameResult -> rosbags EmotionArray (same fields as ros.convert.result_to_msg)."""
+    """core FrameResult -> rosbags EmotionArray (the node's conversion, rosbags classes)."""
     store = typestore()
-    emotion_cls, roi_cls = store.types[EMOTION], store.types["sensor_msgs/msg/RegionOfInterest"]
-    height, width = int(image_shape[0]), int(image_shape[1])
-    faces = []
-    for face in result.faces:
-        x0, y0, x1, y1 = _clip_box(face.box, width, height)
-        faces.append(emotion_cls(
-            face_id=max(int(face.track_id), 0),
-            roi=roi_cls(x_offset=x0, y_offset=y0, height=y1 - y0, width=x1 - x0,
-                        do_rectify=False),
-            detector_score=float(face.detector_score), label=str(face.label),
-            confidence=float(face.confidence),
-            scores=np.asarray(face.scores, np.float32)))
-    return store.types[EMOTION_ARRAY](header=header, model_name=model_name,
-                                      model_version=model_version,
-                                      labels=list(result.labels), faces=faces)
+    types = MessageTypes(store.types[EMOTION_ARRAY], store.types[EMOTION],
+                         store.types["sensor_msgs/msg/RegionOfInterest"],
+                         lambda scores: np.asarray(scores, np.float32))
+    return build_emotion_array(types, result, header, model_name, model_version, image_shape)
 
 
 class ResultBag:

@@ -8,10 +8,12 @@ and the fix, so the node can count and skip a malformed message instead of crash
 from __future__ import annotations
 
 import array
+import functools
 
 import cv2
 import numpy as np
 
+from fer_ros.core.emotion_array import MessageTypes, build_emotion_array
 from fer_ros.core.errors import InputError
 from fer_ros.core.image import check_frame, to_bgr8
 
@@ -114,35 +116,16 @@ def array_to_image(image: np.ndarray, header=None, image_cls=None):
     return msg
 
 
+@functools.lru_cache(maxsize=1)
+def _rclpy_types() -> MessageTypes:
+    from fer_ros_msgs.msg import Emotion, EmotionArray
+    from sensor_msgs.msg import RegionOfInterest
+    return MessageTypes(EmotionArray, Emotion, RegionOfInterest,
+                        lambda scores: array.array("f", np.asarray(scores, np.float32).tobytes()))
+
+
 def result_to_msg(result, header, model_name: str, model_version: str,
                   image_shape: tuple[int, ...]):
     """core FrameResult -> fer_ros_msgs/EmotionArray with the source header unchanged."""
-    from fer_ros_msgs.msg import Emotion, EmotionArray
-    msg = EmotionArray()
-    msg.header = header
-    msg.model_name = model_name
-    msg.model_version = model_version
-    msg.labels = list(result.labels)
-    height, width = int(image_shape[0]), int(image_shape[1])
-    for face in result.faces:
-        item = Emotion()
-        item.face_id = int(face.track_id)
-        x0, y0, x1, y1 = _clip_box(face.box, width, height)
-        item.roi.x_offset, item.roi.y_offset = x0, y0
-        item.roi.width, item.roi.height = x1 - x0, y1 - y0
-        item.roi.do_rectify = False
-        item.detector_score = float(face.detector_score)
-        item.label = str(face.label)
-        item.confidence = float(face.confidence)
-        item.scores = [float(s) for s in face.scores]
-        msg.faces.append(item)
-    return msg
-
-
-def _clip_box(box, width: int, height: int) -> tuple[int, int, int, int]:
-    """Float box -> integer corners clipped to the image (RegionOfInterest is unsigned)."""
-    x0 = int(np.clip(round(box.x), 0, width))
-    y0 = int(np.clip(round(box.y), 0, height))
-    x1 = int(np.clip(round(box.x + box.w), x0, width))
-    y1 = int(np.clip(round(box.y + box.h), y0, height))
-    return x0, y0, x1, y1
+    return build_emotion_array(_rclpy_types(), result, header, model_name, model_version,
+                               image_shape)
