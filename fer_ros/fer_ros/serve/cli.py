@@ -12,6 +12,7 @@ Uploads stay in memory and are refused above --max-upload-mb or --max-megapixels
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -71,13 +72,22 @@ def run(args: argparse.Namespace) -> int:
                             access_log=False)
     server = uvicorn.Server(config)
     _announce_when_up(server, args, started, engine)
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal; a requested stop
+    # is a normal exit (0), like fer_node's
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         if live is not None:
             ros.close()
             live.close()
     return 0 if server.started else 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _start_live(args, pipeline_factory):
