@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import cv2
 import numpy as np
 
 from faces import CKPLUS_DIR, shared_available
+from node_helpers import stop_node
 from fer_ros.bench.scenes import compose_frame
 
 READY = re.compile(r"fer-ros serve: (http://\S+/) ")
@@ -64,16 +64,8 @@ def running_server(*args: str, env: dict | None = None):
     try:
         yield wait_ready(process), process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise AssertionError(f"fer-ros serve ignored SIGINT for 20 s:\n{output(process)}")
-    assert process.returncode == 0, \
-        f"fer-ros serve exited with {process.returncode} after SIGINT:\n{output(process)}"
+        code, text = stop_node(process)  # SIGINT, wait, kill on timeout: any child process
+    assert code == 0, f"fer-ros serve exited with {code} after SIGINT:\n{text[-4000:]}"
 
 
 def output(process) -> str:

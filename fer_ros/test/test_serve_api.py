@@ -96,6 +96,9 @@ def test_empty_file_and_missing_field_are_refused(server):
     assert status == 400 and "'file'" in json.loads(raw)["error"], raw
     status, raw = request(f"{server}api/detect", b"raw bytes", "image/jpeg")
     assert status == 415 and "multipart/form-data" in json.loads(raw)["error"], raw
+    status, raw = request(f"{server}api/detect", b"--xyz\r\nno headers here\x00\r\n\r\n",
+                          "multipart/form-data; boundary=xyz")
+    assert status == 400, raw
 
 
 def test_image_with_too_many_pixels_is_refused_before_decoding(server):

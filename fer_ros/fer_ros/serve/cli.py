@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 opens the page to the network, without any login)")
-    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0: any free port, printed at start)")
+    parser.add_argument("--port", type=int, default=8080,
+                        help="TCP port (default 8080; 0: any free port, printed at start)")
     parser.add_argument("--image-topic", default="", metavar="TOPIC",
-                        help="watch this sensor_msgs/Image topic (…/compressed: "
+                        help="watch this sensor_msgs/Image topic (.../compressed: "
                              "CompressedImage) live on the page; needs ROS 2")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
                         help="largest accepted upload (default 20)")

@@ -8,7 +8,6 @@ when another stream starts sending (one tracked stream at a time; others still g
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 import numpy as np
@@ -23,8 +22,6 @@ class Engine:
         self.photos = pipeline_for(False)  # loads the model now: a bad --model fails at start
         self._stream_lock = threading.Lock()
         self._stream_id = ""
-        self.started = time.time()
-        self.requests = 0
 
     def stream_pipeline(self):
         """The tracking pipeline (built on first use; pipeline_for caches it)."""
@@ -34,7 +31,6 @@ class Engine:
     def detect(self, image: np.ndarray, file: str, frame: int, stream: str,
                annotated: bool) -> dict:
         """One image -> the /api/detect document. Runs in a worker thread."""
-        self.requests += 1
         pipeline = self.photos
         if stream:
             pipeline = self.stream_pipeline()

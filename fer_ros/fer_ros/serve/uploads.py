@@ -13,6 +13,7 @@ from typing import AsyncIterator
 
 import numpy as np
 from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 FIELD = "file"
@@ -74,7 +75,11 @@ async def read_file_field(content_type: str, chunks: AsyncIterator[bytes],
             raise UploadError(413, f"upload is larger than the limit of {limit // (1024 * 1024)} "
                                    "MB; send a smaller image (or start the server with a "
                                    "larger --max-upload-mb)")
-        parser.write(chunk)
+        try:
+            parser.write(chunk)
+        except MultipartParseError as exc:
+            raise UploadError(400, f"the multipart form is malformed ({exc}); send the image "
+                                   f"as the form field '{FIELD}'") from exc
     parser.finalize()
     for part in parts:
         _, disposition = parse_options_header(part["headers"].get(b"content-disposition", b""))

@@ -239,7 +239,8 @@ async function pollLive() {
       `processed, ${s.frames_skipped} skipped (newest frame wins)` +
       (s.errors ? `, ${s.errors} unusable: ${s.last_error}` : "");
     $("live-faces").replaceChildren(...s.faces.map((f) => el("li", {},
-      el("span", { class: "face-label" }, f.label), ` ${(100 * f.confidence).toFixed(0)}% #${f.face_id}`)));
+      el("span", { class: "face-label" }, f.label),
+      ` ${(100 * f.confidence).toFixed(0)}% #${f.face_id}`)));
     drawTimeline(s);
     drawDiagnostics(s.diagnostics);
   } catch (err) { $("live-counts").textContent = `live view: ${err.message}`; }
