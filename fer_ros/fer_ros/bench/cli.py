@@ -38,6 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=200, help="timed frames per core case")
     parser.add_argument("--node-seconds", type=float, default=10.0,
                         help="length of each node phase (throughput, latency)")
+    parser.add_argument("--node-rep155", action="store_true",
+                        help="also run the node twice, REP-155 + vision_msgs outputs off and "
+                             "on -> node_rep155 section")
     parser.add_argument("--peer-frames", type=int, default=60,
                         help="frames for the fer-package comparison (3 faces each)")
     parser.add_argument("--peer-python", type=Path, help="interpreter with `fer` installed "
@@ -122,6 +125,9 @@ def run(args) -> int:
             results["node"] = run_node_benchmark(frames, seconds=seconds)
             for key in ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99"):
                 results[key] = results["node"][key]
+            if args.node_rep155:
+                from fer_ros.bench.node_bench import run_rep155_comparison
+                results["node_rep155"] = run_rep155_comparison(frames, seconds)
         _section(results, "node", ("node_dds_fps", "node_latency_ms_p50",
                                    "node_latency_ms_p99"), node)
     if "peer" not in args.skip:

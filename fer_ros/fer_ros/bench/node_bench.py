@@ -115,8 +115,10 @@ def _percentile(values, q) -> float | None:
 
 
 def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
-                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0) -> dict:
-    """Start fer_node, measure; returns JSON-ready results (raises RuntimeError on failure)."""
+                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
+                       parameters: dict | None = None) -> dict:
+    """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
+    results (raises RuntimeError on failure)."""
     _isolate_dds()
     exe, params, profile = installed_node()
     if profile is not None:  # both processes need it: shared-memory transport for big images
@@ -124,7 +126,8 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
     import rclpy
     log = tempfile.TemporaryFile("w+")
     node = subprocess.Popen([str(exe), "--ros-args", "--params-file", str(params), "-r",
-                             f"__ns:={NAMESPACE}", "-r", f"image:={IMAGE_TOPIC}"],
+                             f"__ns:={NAMESPACE}", "-r", f"image:={IMAGE_TOPIC}",
+                             *_parameter_args(parameters or {})],
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -167,6 +170,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "node_arrival_to_publish_ms_p99": _float(diag.get("latency_p99_ms")),
             "node_diagnostics": diag,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
+            "parameters": parameters or {},
         }
     finally:
         if node.poll() is None:
@@ -177,6 +181,30 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
                 node.kill()
                 node.wait()
         rclpy.try_shutdown(context=context)
+
+
+def _parameter_args(parameters: dict) -> list[str]:
+    args = []
+    for name, value in parameters.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        args += ["-p", f"{name}:={text}"]
+    return args
+
+
+#: the node's REP-155 (hri) and vision_msgs outputs, for the on/off comparison
+REP155_OUTPUTS = ("hri.enabled", "detections.enabled")
+
+
+def run_rep155_comparison(frames, seconds: float) -> dict:
+    """node_dds_fps with the REP-155 and vision_msgs outputs off, then on (nobody subscribes
+    to them: this is the cost of building and publishing, which the node pays regardless)."""
+    runs = {state: run_node_benchmark(frames, seconds=seconds, parameters={
+        name: state == "on" for name in REP155_OUTPUTS}) for state in ("off", "on")}
+    return {"node_dds_fps_rep155_off": runs["off"]["node_dds_fps"],
+            "node_dds_fps_rep155_on": runs["on"]["node_dds_fps"],
+            "node_latency_ms_p50_rep155_off": runs["off"]["node_latency_ms_p50"],
+            "node_latency_ms_p50_rep155_on": runs["on"]["node_latency_ms_p50"],
+            "runs": runs}
 
 
 def _float(text):
