@@ -90,3 +90,21 @@ def test_other_ids_get_stable_local_numbers():
     assert codec.rep_id_of(a) is None
     codec.forget("person_7")
     assert codec.face_id_of("person_7") not in (a, b), "local numbers are never reused"
+
+
+def test_hri_parameters_are_validated():
+    from fer_ros.core.errors import ConfigError
+    from fer_ros.ros import params
+    config = params.build_config({})
+    assert (config.source, config.hri_image, config.hri_enabled, config.hri_prefix,
+            config.detections_enabled) == ("camera", "aligned", True, "/humans/faces", True)
+    assert params.build_config({"hri.prefix": "/humans/front/faces"}).hri_prefix == \
+        "/humans/front/faces"
+    for bad in ("humans/faces", "/humans/faces/", "/humans//faces", "/humans/fa ces", ""):
+        with pytest.raises(ConfigError, match="hri.prefix"):
+            params.build_config({"hri.prefix": bad})
+    with pytest.raises(ConfigError, match="input.source"):
+        params.build_config({"input.source": "kinect"})
+    with pytest.raises(ConfigError, match="restart"):
+        params.check_update({name: spec.default for name, spec in params.SPECS.items()},
+                            {"input.source": "hri"})

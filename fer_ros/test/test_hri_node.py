@@ -241,3 +241,44 @@ def test_node_without_tracking_still_serves_emotions(probe, ros_env):
     finally:
         code, output = stop_node(process)
     assert code == 0, node_output(process)[-3000:]
+
+
+def _without_interfaces(env: dict) -> dict:
+    """``env`` as on a robot without hri_msgs and vision_msgs installed."""
+    env = dict(env)
+    for key in ("PYTHONPATH", "AMENT_PREFIX_PATH", "LD_LIBRARY_PATH", "CMAKE_PREFIX_PATH"):
+        env[key] = ":".join(p for p in env.get(key, "").split(":")
+                            if "/hri_msgs" not in p and "/vision_msgs" not in p)
+    return env
+
+
+def test_without_the_message_packages_the_node_runs_as_before(probe, ros_env):
+    from fer_ros_msgs.msg import EmotionArray
+    require_runtime()
+    ns = f"/hri_{uuid.uuid4().hex[:8]}"
+    images, labels = fer2013_faces("PublicTest", limit=1)
+    scene = compose_frame(images, [FER2013_LABELS[k] for k in labels], seed=4)
+    process = start_node(_without_interfaces(ros_env), namespace=ns,
+                         image_topic=f"{ns}/image_raw")
+    try:
+        probe.subscribe(EmotionArray, f"{ns}/emotions")
+        publisher = node_ready(probe, process, f"{ns}/image_raw")
+        for index in (1, 2):
+            msg = bgr_image_msg(scene.image, index)
+            assert len(probe.send_and_wait(publisher, msg, f"{ns}/emotions").faces) == 1
+    finally:
+        code, output = stop_node(process)
+    assert code == 0, output[-3000:]
+    for package in ("hri_msgs", "vision_msgs"):
+        lines = [line for line in output.splitlines() if f"{package} is not installed" in line]
+        assert len(lines) == 1, f"expected one log line saying {package} is missing:\n{output}"
+
+
+def test_hri_input_without_hri_msgs_is_a_clear_start_up_error(ros_env):
+    require_runtime()
+    process = start_node(_without_interfaces(ros_env), "-p", "input.source:=hri")
+    try:
+        process.wait(timeout=120)
+    finally:
+        code, output = stop_node(process)
+    assert code == 1 and "hri_msgs is not installed" in output, output[-3000:]

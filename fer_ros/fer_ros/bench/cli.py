@@ -8,7 +8,8 @@ Sections (each also sets its headline keys at the top level):
   ONNX Runtime fp32, and INT8 when an INT8 bundle is given or can be made (`fer-ros
   quantize`) -> detect_classify_fps_vga_3faces, detect_classify_fps_vga_3faces_int8;
 - node: the installed fer_node through real DDS (probe process -> fer_node process ->
-  probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to end);
+  probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to end); with
+  --node-rep155 also node_rep155: the same with the REP-155 + vision_msgs outputs off / on;
 - peer: the `fer` PyPI package (Haar + mini-Xception, in .venv-peer) on the same frames as
   fer_ros -> peer_fer_fps, peer_fer_speed_ratio (fer_ros fps / fer fps), and both accuracies.
 A section that cannot run here sets its keys to null with a ``*_null_reason``; no number
