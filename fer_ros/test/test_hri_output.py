@@ -101,3 +101,17 @@ def test_messages_from_a_real_frame(node, default_bundle):
     info = label_info_msg(pipeline.labels, header)
     assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(pipeline.labels))
     pipeline.close()
+
+
+@pytest.mark.shared_data
+def test_benchmark_measures_the_output_cost(rclpy_context, default_bundle):
+    """The node benchmark's in-process cost of the REP-155 and vision_msgs messages."""
+    require_interfaces()
+    from fer_ros.bench.node_bench import output_cost_ms
+    images, labels = fer2013_faces("PublicTest", limit=3)
+    scene = compose_frame(images, [FER2013_LABELS[k] for k in labels], seed=1)
+    cost = output_cost_ms([scene.image], repeats=5)
+    assert cost["faces_per_frame"] == 3, cost
+    for key in ("hri_publish_ms_per_frame", "detections_publish_ms_per_frame",
+                "pipeline_ms_per_frame"):
+        assert cost[key] > 0, f"{key} must be a measured time: {cost}"
