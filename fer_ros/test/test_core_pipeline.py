@@ -225,8 +225,9 @@ def test_classify_crops_is_the_same_preprocessing_as_detected_faces(default_pipe
     from_frame = default_pipeline.classify_boxes(scene.image, boxes)
     from_crops = default_pipeline.classify_crops(crops)
     assert from_crops.shape == (3, len(default_pipeline.labels))
-    np.testing.assert_allclose(from_crops, from_frame, atol=1e-5,
-                               err_msg="classify_crops must equal classify_boxes on the same pixels")
+    np.testing.assert_allclose(
+        from_crops, from_frame, atol=1e-5,
+        err_msg="classify_crops must equal classify_boxes on the same pixels")
     assert default_pipeline.classify_crops([]).shape == (0, len(default_pipeline.labels))
     with pytest.raises(InputError):
         default_pipeline.classify_crops([np.zeros((0, 5, 3), np.uint8)])

@@ -20,7 +20,7 @@ def one_hot(labels, name):
 
 def test_every_canonical_label_is_mapped_or_listed_as_unmapped():
     assert set(EXPRESSION_CONSTANTS) | set(UNMAPPED) == set(SYNONYMS), \
-        "a label of core/labels.py SYNONYMS has neither an Expression constant nor an UNMAPPED entry"
+        "a label of core/labels.py SYNONYMS has no Expression constant and no UNMAPPED entry"
 
 
 @pytest.mark.parametrize("labels", [FER2013, FERPLUS])

@@ -241,6 +241,7 @@ def test_node_without_tracking_still_serves_emotions(probe, ros_env):
     finally:
         code, output = stop_node(process)
     assert code == 0, node_output(process)[-3000:]
+    assert output.count("have no REP-155 id") == 1, f"expected one log line:\n{output}"
 
 
 def _without_interfaces(env: dict) -> dict:

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from fer_ros.core.types import Box, FaceEmotion, FrameResult
-from fer_ros.ros.hri_output import FACE_QOS_DEPTH, FaceTopics
+from fer_ros.ros.hri_output import FACE_QOS_DEPTH, FaceTopics, expression_msg
 
 IMAGE_KINDS = ("aligned", "cropped")
 
@@ -86,7 +86,6 @@ class HriExpressions:
                 live: set[str]) -> list[tuple[object, FrameResult]]:
         """Expressions of faces still tracked; returns (header, FrameResult) per source frame
         (faces of one camera frame share its stamp) for the EmotionArray."""
-        from fer_ros.ros.hri_output import expression_msg
         for rep_id in self.faces.ids - live:
             self.codec.forget(rep_id)
         self.faces.sync((self.faces.ids | set(probs)) & live)

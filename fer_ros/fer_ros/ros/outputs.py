@@ -23,6 +23,7 @@ class FaceOutputs:
         self.node, self.pipeline, self.log = node, pipeline, node.get_logger()
         self.hri = self.detections = self.hri_input = self.expressions = None
         self.malformed = 0
+        self._untracked_logged = False
         if config.source == "hri":
             self._start_hri_input(config, on_face_image)
             return
@@ -70,6 +71,10 @@ class FaceOutputs:
         """Camera mode, after each processed frame."""
         if self.hri is not None:
             self.hri.publish(result, header, image_shape, self.pipeline.live_track_ids())
+            if self.hri.untracked_skipped and not self._untracked_logged:
+                self._untracked_logged = True
+                self.log.info("faces without a track id have no REP-155 id and are left out "
+                              "of the REP-155 topics; set pipeline.tracker.enabled true")
         if self.detections is not None:
             self.detections.publish(result, header, image_shape)
 
