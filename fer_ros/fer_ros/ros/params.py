@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, ClassifierConfig,
-                                 DetectorConfig, TrackerConfig)
+from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, TTA_MODES,
+                                 ClassifierConfig, DetectorConfig, TrackerConfig)
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import DEPTH16_MODES
 
@@ -52,6 +52,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Most faces classified in one inference call", range=(1, 1024)),
     P("pipeline.classifier.precision", _CLS.precision, "TensorRT engine precision",
       choices=PRECISIONS),
+    P("pipeline.classifier.tta", _CLS.tta,
+      "Test-time augmentation; flip = also classify the mirrored face and average (about +1 "
+      "accuracy point, twice the classification time; docs/results.md)", choices=TTA_MODES),
     P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
       "Where TensorRT engines are cached; empty = next to the ONNX model"),
     # --- detector ---
