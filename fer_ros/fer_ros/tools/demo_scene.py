@@ -1,27 +1,19 @@
-"""The `make demo` client: plays a camera stream of real faces to fer_node and shows what an
-HRI node receives.
+"""The demo's camera scene: three FER2013 faces drifting and changing expression.
 
-    python -m fer_ros.demo --image-topic /demo/camera/image_raw --node /demo/fer_node
-
-It publishes 640x480 bgr8 frames in which three people (FER2013 PublicTest faces from
-``../shared``, labelled) drift slowly and change expression every two seconds, subscribes to
-``emotions`` and ``~/annotated`` like an HRI node, prints one line per face received
-(time, face id, emotion, confidence, the true label), and writes the annotated frames as
-PNG files and a video into ``--out``.
+Used by :mod:`fer_ros.tools.demo` (arguments, main) and :mod:`fer_ros.tools.demo_client`
+(the ROS side), so neither imports the other's module.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
@@ -96,41 +88,3 @@ def true_label_at(truth, roi) -> str:
         if x <= cx <= x + w and y <= cy <= y + h:
             return label
     return "?"
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--image-topic", default="/demo/camera/image_raw")
-    parser.add_argument("--node", default="/demo/fer_node", help="fer_node's full name")
-    parser.add_argument("--frames", type=int, default=80)
-    parser.add_argument("--rate", type=float, default=8.0, help="camera frames per second")
-    parser.add_argument("--out", type=Path, default=REPO / "out" / "demo")
-    parser.add_argument("--timeout", type=float, default=90.0,
-                        help="seconds to wait for fer_node to subscribe")
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from fer_ros.ros.demo_client import DemoClient
-    stream = Stream(read_faces())
-    args.out.mkdir(parents=True, exist_ok=True)
-    for old in args.out.glob("annotated_*.png"):
-        old.unlink()
-    rclpy.init()
-    client = DemoClient(args, stream)
-    try:
-        return client.run()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        return 130
-    finally:
-        client.finish()
-        client.destroy_node()
-        rclpy.try_shutdown()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
