@@ -5,40 +5,30 @@ Used by :mod:`fer_ros.tools.demo` (arguments, main) and :mod:`fer_ros.tools.demo
 """
 from __future__ import annotations
 
-import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, DatasetError, split_faces
+from fer_ros.core.paths import shared_dir
+
 REPO = Path(__file__).resolve().parents[3]
-FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("FER_ROS_SHARED", REPO.parent / "shared"))
 
 
 def read_faces(per_label: int = 3) -> list[tuple[np.ndarray, str]]:
     """``per_label`` PublicTest faces of each FER2013 label, labels interleaved."""
-    csv = shared_dir() / "datasets" / "fer2013" / "fer2013.csv.gz"
-    if not csv.is_file():
-        raise SystemExit(f"[demo] error: {csv} not found; set FER_ROS_SHARED to the shared "
-                         "data folder (it holds datasets/fer2013/fer2013.csv.gz)")
+    csv = shared_dir() / FER2013_RELATIVE
     by_label: dict[int, list[np.ndarray]] = {k: [] for k in range(len(FER2013_LABELS))}
-    with gzip.open(csv, "rt") as handle:
-        next(handle)
-        for line in handle:
-            if not line.rstrip().endswith(",PublicTest"):
-                continue
-            emotion, pixels, _ = line.split(",")
-            bucket = by_label[int(emotion)]
-            if len(bucket) < per_label:
-                bucket.append(np.array(pixels.split(), np.uint8).reshape(48, 48))
+    try:
+        for face, emotion in split_faces(csv, "PublicTest"):
+            if len(by_label[emotion]) < per_label:
+                by_label[emotion].append(face)
             if all(len(b) >= per_label for b in by_label.values()):
                 break
+    except DatasetError as exc:
+        raise SystemExit(f"[demo] error: {exc}") from None
     return [(by_label[k][i], FER2013_LABELS[k])
             for i in range(per_label) for k in by_label if i < len(by_label[k])]
 

@@ -11,10 +11,7 @@ agree on every top-1 class, else :class:`ExportError` and nothing is published.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import io
 import json
 import os
 import dataclasses
@@ -27,29 +24,18 @@ from torch import nn
 
 import fer_ros
 from fer_ros.core.bundle import file_sha256
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+from fer_ros.core.paths import shared_dir
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.config import TrainConfig
-from fer_ros.training.data import FER2013_SPLITS, parse_pixels
 from fer_ros.training.models import create_model
 
 FORMAT_VERSION = 1
 OPSET = 18
 INPUT_NAME = "input"
 OUTPUT_NAME = "probabilities"
-
-
-def _default_fer2013() -> Path:
-    """$FER_ROS_SHARED, else ../shared beside the source tree, else ../shared from the cwd
-    (the colcon-installed copy of this file is not inside the source tree)."""
-    relative = Path("datasets/fer2013/fer2013.csv.gz")
-    if os.environ.get("FER_ROS_SHARED"):
-        return Path(os.environ["FER_ROS_SHARED"]) / relative
-    beside_source = Path(__file__).resolve().parents[3].parent / "shared" / relative
-    return beside_source if beside_source.is_file() else Path("../shared") / relative
-
-
-DEFAULT_DATA = _default_fer2013()
+DEFAULT_DATA = shared_dir() / FER2013_RELATIVE
 # fp32 export vs fp32 PyTorch differ by float rounding only; 1e-4 leaves room for
 # kernel differences while catching a wrong graph (which differs by ~0.1).
 PARITY_TOLERANCE = 1e-4
@@ -119,25 +105,8 @@ def sample_fer2013(path: str | Path, split: str, count: int) -> tuple[np.ndarray
 
     Parses only the rows of ``split``, so a few faces cost seconds, not a full load.
     """
-    path = Path(path)
-    if split not in FER2013_SPLITS:
-        raise ExportError(f"unknown FER2013 split {split!r}; valid: {FER2013_SPLITS}")
-    if not path.is_file():
-        raise ExportError(f"FER2013 csv {path} does not exist; pass --data with the path to "
-                          "fer2013.csv(.gz)")
-    faces, labels = [], []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
-        for line, row in enumerate(csv.reader(text), start=1):
-            if line == 1 or len(row) != 3 or row[2] != split:
-                continue
-            faces.append(parse_pixels(row[1], f"{path}:{line}"))
-            labels.append(int(row[0]))
-            if count and len(faces) == count:
-                break
-    if not faces:
-        raise ExportError(f"{path} has no rows with Usage {split!r}")
-    return np.stack(faces), np.asarray(labels, np.int64)
+    faces, labels = sample_faces(path, split, count)
+    return np.stack(faces), labels
 
 
 def validation_faces(loaded: "LoadedCheckpoint", data: str | Path | None,
