@@ -71,9 +71,7 @@ def _checkpoint_predictor(path: Path, threads: int) -> Predictor:
         torch.set_num_threads(threads)
     state = load_checkpoint(path)
     model = model_from_checkpoint(state)
-    s = state["input_spec"]
-    spec = InputSpec(size=s["size"], channels=s["channels"], mean=tuple(s["mean"]),
-                     std=tuple(s["std"]), crop_margin=s["crop_margin"])
+    spec = InputSpec.from_dict(state["input_spec"])
 
     @torch.inference_mode()
     def run(batch: np.ndarray) -> np.ndarray:

@@ -23,13 +23,15 @@ import torch
 from torch import nn
 
 import fer_ros
+from fer_ros.core.backend import run_chunked
 from fer_ros.core.bundle import file_sha256
+from fer_ros.core.ort_session import ort_session
 from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.paths import shared_dir
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.config import TrainConfig
-from fer_ros.training.models import create_model
+from fer_ros.training.models import model_from_checkpoint
 
 FORMAT_VERSION = 1
 OPSET = 18
@@ -63,17 +65,12 @@ def load_trained_model(path: str | Path) -> LoadedCheckpoint:
                           "written by `fer-ros train` (best.pt or last.pt)")
     cfg = TrainConfig.from_dict(state["config"])
     labels = tuple(state["labels"])
-    spec_values = dict(state["input_spec"])
-    spec = InputSpec(size=spec_values["size"], channels=spec_values["channels"],
-                     mean=tuple(spec_values["mean"]), std=tuple(spec_values["std"]),
-                     crop_margin=spec_values["crop_margin"])
-    model = create_model(cfg.arch, len(labels), cfg.channels, cfg.stem, cfg.head, cfg.dropout)
+    spec = InputSpec.from_dict(state["input_spec"])
     try:
-        model.load_state_dict(state["model"])
+        model = model_from_checkpoint(state)
     except RuntimeError as exc:
         raise ExportError(f"checkpoint {path} weights do not fit {cfg.arch}/{cfg.head}/"
                           f"{cfg.stem}: {exc}") from exc
-    model = model.float().to(memory_format=torch.contiguous_format).eval()
     return LoadedCheckpoint(model, cfg, labels, spec, state)
 
 
@@ -128,19 +125,9 @@ def faces_to_batch(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.stack([face_to_tensor(face, spec) for face in faces]).astype(np.float32)
 
 
-def ort_session(onnx_path: Path, threads: int = 0):
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-
-
 def ort_predict(session, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    parts = [session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch_size]})[0]
-             for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts) if parts else np.empty((0, 0), np.float32)
+    return run_chunked(lambda chunk: session.run([OUTPUT_NAME], {INPUT_NAME: chunk})[0],
+                       x, batch_size)
 
 
 def check_parity(model: nn.Module, onnx_path: Path, x: np.ndarray) -> dict:
@@ -210,9 +197,7 @@ def build_metadata(loaded: LoadedCheckpoint, name: str, version: str, network_sh
         "network": "model.onnx",
         "network_sha256": network_sha256,
         "labels": list(loaded.labels),
-        "input": {"name": INPUT_NAME, "size": spec.size, "channels": spec.channels,
-                  "mean": list(spec.mean), "std": list(spec.std),
-                  "crop_margin": spec.crop_margin, "layout": "NCHW", "dtype": "float32"},
+        "input": {"name": INPUT_NAME, **spec.to_dict(), "layout": "NCHW", "dtype": "float32"},
         "output": {"name": OUTPUT_NAME, "softmax_applied": True},
         "arch": cfg.arch,
         "precision": precision,

@@ -20,7 +20,8 @@ import numpy as np
 import onnx
 
 from fer_ros.core.bundle import Bundle, file_sha256, load_bundle
-from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict, ort_session,
+from fer_ros.core.ort_session import ort_session
+from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict,
                                      sample_fer2013, write_json)
 
 
