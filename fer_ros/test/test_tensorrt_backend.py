@@ -19,12 +19,6 @@ needs_tensorrt = pytest.mark.skipif(not tensorrt_available()[0], reason=SKIP_REA
 ORIN = {"tensorrt_version": "10.3.0", "gpu_name": "Orin", "compute_capability": "8.7"}
 
 
-@pytest.fixture(scope="module")
-def default_bundle():
-    from fer_ros.core.bundle import load_bundle
-    return load_bundle()
-
-
 @pytest.fixture()
 def cached(tmp_path, default_bundle):
     """An engine file and its metadata as build_engine writes them, for the real network."""
