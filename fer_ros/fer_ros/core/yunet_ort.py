@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from fer_ros.core.config import DetectorConfig
-from fer_ros.core.detect import FaceDetector, yunet_model_path
+from fer_ros.core.detector_base import FaceDetector, yunet_model_path
 from fer_ros.core.errors import ModelError
 from fer_ros.core.ort_session import ort_session
 
