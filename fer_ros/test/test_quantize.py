@@ -62,10 +62,10 @@ def test_int8_bundle_loads_and_classifies_real_faces(int8_bundle, default_bundle
 def test_quantize_refuses_a_drop_above_the_threshold(default_bundle, tmp_path):
     from fer_ros.cli import main
     out = tmp_path / "refused"
-    code = main(["quantize", str(default_bundle.path), str(out), "--data", str(FER2013_CSV),
+    code = main(["quantize", "--model", str(default_bundle.path), str(out), "--data", str(FER2013_CSV),
                  "--calib-faces", "64", "--val-faces", "100", "--runs", "2", "--threads", "1",
                  "--max-drop", "-100"])  # demands int8 be 100 points better: always refused
-    assert code == 2, "quantize must exit 2 when the accuracy drop exceeds --max-drop"
+    assert code == 3, "quantize must exit 3 (refused) when the accuracy drop exceeds --max-drop"
     assert not (out / "model.json").exists() and not (out / "model.onnx").exists()
 
 

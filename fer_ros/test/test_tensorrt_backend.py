@@ -118,8 +118,8 @@ def test_build_engine_cli_fails_cleanly_without_tensorrt(default_bundle, capsys)
     from fer_ros.cli import main
     if tensorrt_available()[0]:
         pytest.skip("TensorRT is available here")
-    assert main(["build-engine", str(default_bundle.path)]) == 1
-    assert "fer-ros build-engine: error:" in capsys.readouterr().out
+    assert main(["build-engine", "--model", str(default_bundle.path)]) == 1
+    assert "fer-ros build-engine: error:" in capsys.readouterr().err
 
 
 @needs_tensorrt
