@@ -116,7 +116,7 @@ def test_evaluate_reports_bad_input(trained, tmp_path, capsys):
     pixels, _, run_dir, _ = trained
     code = main(["evaluate", "--model", str(tmp_path / "nope.pt"), "--dataset", "fer2013",
                  "--data", str(pixels), "--json", str(tmp_path / "x.json")])
-    assert code == 2 and "does not exist" in capsys.readouterr().err  # usage: a wrong path
+    assert code == 2 and "is neither a checkpoint" in capsys.readouterr().err  # a wrong path
     code = main(["evaluate", "--model", str(run_dir / "best.pt"), "--dataset", "ferplus",
                  "--data", str(pixels), "--json", str(tmp_path / "x.json")])
     err = capsys.readouterr().err

@@ -37,11 +37,16 @@ def bundle_dir(value: str) -> str:
     return value
 
 
-def existing_path(value: str) -> str:
-    """argparse type of a file or directory that must exist."""
-    if not Path(value).exists():
-        raise argparse.ArgumentTypeError(f"{value} does not exist; check the path")
-    return value
+def bundle_or_checkpoint(value: str) -> str:
+    """argparse type of evaluate's --model: a bundle directory or a training checkpoint."""
+    if Path(value).is_file():
+        return value
+    try:
+        return bundle_dir(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{value} is neither a checkpoint file (.pt from `fer-ros train`) nor a model "
+            "bundle (a directory with model.json); pass one of them") from None
 
 
 def add_model_argument(parser, help: str = MODEL_HELP, type=bundle_dir) -> None:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import argparse
 
-from fer_ros.core.cli_args import add_json_argument, add_model_argument, existing_path
+from fer_ros.core.cli_args import add_json_argument, add_model_argument, bundle_or_checkpoint
 
 HELP = "score a checkpoint or bundle on FER2013 / FER+ / CK+ / an image folder"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser, "checkpoint .pt (`fer-ros train`) or model bundle directory; "
-                       "default: the installed default bundle", type=existing_path)
+                       "default: the installed default bundle", type=bundle_or_checkpoint)
     parser.add_argument("--dataset", required=True,
                         choices=("fer2013", "ferplus", "ckplus", "folder"))
     parser.add_argument("--data", required=True,
