@@ -14,13 +14,16 @@ import argparse
 import json
 
 from fer_ros.core.cli_args import add_json_argument, add_model_argument
+from fer_ros.core.config import PRECISIONS
 
 HELP = "ONNX bundle -> TensorRT engine (FP16 default), cached beside the model"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("--precision", choices=("fp16", "int8", "fp32"), default="fp16")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp16",
+                        help="engine precision, the node's pipeline.classifier.precision "
+                        "choices (default fp16; int8 needs `fer-ros quantize --activations int8`)")
     parser.add_argument("--max-batch", type=int, default=16,
                         help="most faces per inference (optimisation profile 1..N)")
     parser.add_argument("--workspace-mb", type=int, default=1024,
