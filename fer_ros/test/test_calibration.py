@@ -1,0 +1,38 @@
+"""Temperature scaling and ECE: the fit recovers a known temperature; ECE measures miscalibration."""
+import numpy as np
+
+from fer_ros.core.calibration import apply_temperature, expected_calibration_error
+from fer_ros.training.calibrate import fit_temperature
+
+
+def _overconfident_sample(n=4000, k=7, true_t=2.0, seed=0):
+    """Labels drawn from softmax(z); the model reports softmax(z * true_t): overconfident."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 1.5, (n, k))
+    calibrated = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    truth = np.array([rng.choice(k, p=p) for p in calibrated])
+    reported = apply_temperature(calibrated, 1.0 / true_t)
+    return reported, truth
+
+
+def test_fit_recovers_the_temperature_and_lowers_ece():
+    reported, truth = _overconfident_sample()
+    t = fit_temperature(reported, truth)
+    assert 1.8 < t < 2.2, f"fitted T={t:.3f}, expected about 2.0 for a model sharpened 2x"
+    before = expected_calibration_error(reported, truth)
+    after = expected_calibration_error(apply_temperature(reported, t), truth)
+    assert after < before / 2, f"ECE should fall by half or more: {before:.4f} -> {after:.4f}"
+
+
+def test_temperature_keeps_argmax_and_sums_to_one():
+    reported, _ = _overconfident_sample(n=200)
+    scaled = apply_temperature(reported, 1.7)
+    assert np.array_equal(scaled.argmax(1), reported.argmax(1)), "temperature changed a prediction"
+    np.testing.assert_allclose(scaled.sum(1), 1.0, atol=1e-6)
+    assert apply_temperature(reported, 1.0) is reported, "T=1 must be a no-op"
+
+
+def test_ece_of_perfectly_calibrated_certain_predictions_is_zero():
+    probs = np.eye(5)[[0, 1, 2, 3, 4, 0]]
+    assert expected_calibration_error(probs, np.array([0, 1, 2, 3, 4, 0])) == 0.0
+    assert expected_calibration_error(probs, np.array([1, 2, 3, 4, 0, 1])) == 1.0
