@@ -36,3 +36,34 @@ def test_ece_of_perfectly_calibrated_certain_predictions_is_zero():
     probs = np.eye(5)[[0, 1, 2, 3, 4, 0]]
     assert expected_calibration_error(probs, np.array([0, 1, 2, 3, 4, 0])) == 0.0
     assert expected_calibration_error(probs, np.array([1, 2, 3, 4, 0, 1])) == 1.0
+
+
+def test_pipeline_applies_the_bundle_temperature_and_flip_tta(default_bundle, shared_dir):
+    """On real faces: T from model.json changes confidences, not labels; tta=flip averages the
+    face and its mirror image."""
+    import dataclasses
+
+    import faces
+    from fer_ros.core.config import PipelineConfig
+    from fer_ros.core.pipeline import Pipeline
+    from fer_ros.core.preprocess import preprocess_faces
+    from fer_ros.core.types import Box
+
+    images, _ = faces.fer2013_faces("PublicTest", limit=4)
+    frame = np.concatenate([np.pad(im, 8) for im in images], axis=1)
+    boxes = [Box(8 + i * 64, 8, 48, 48) for i in range(4)]
+    config = {"classifier": {"threads": 1}}
+    plain = Pipeline(PipelineConfig.from_dict(config), default_bundle)
+    warm = Pipeline(PipelineConfig.from_dict(config),
+                    dataclasses.replace(default_bundle, temperature=2.0))
+    p1, p2 = plain.classify_boxes(frame, boxes), warm.classify_boxes(frame, boxes)
+    assert np.array_equal(p1.argmax(1), p2.argmax(1)), "temperature changed a label"
+    assert (p2.max(1) < p1.max(1)).all(), "T=2 must lower every confidence"
+    np.testing.assert_allclose(p2, apply_temperature(p1, 2.0), atol=1e-5)
+
+    flip = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1, "tta": "flip"}}),
+                    default_bundle)
+    batch = preprocess_faces(frame, [b.as_tuple() for b in boxes], default_bundle.input_spec)
+    mirrored = plain.backend.infer(np.ascontiguousarray(batch[..., ::-1]))
+    np.testing.assert_allclose(flip.classify_boxes(frame, boxes), (p1 + mirrored) / 2,
+                               atol=1e-5, err_msg="tta=flip is not the mean of face and mirror")

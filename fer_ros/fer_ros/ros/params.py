@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, ClassifierConfig,
-                                 DetectorConfig, TrackerConfig)
+from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, TTA_MODES,
+                                 ClassifierConfig, DetectorConfig, TrackerConfig)
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import DEPTH16_MODES
 
@@ -52,6 +52,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.classifier.precision", _CLS.precision,
       "TensorRT engine precision; int8 needs a bundle quantized with --activations int8",
       choices=PRECISIONS),
+    P("pipeline.classifier.tta", _CLS.tta,
+      "Test-time augmentation; flip = also classify the mirrored face and average (about +1 "
+      "accuracy point, twice the classification time; docs/results.md)", choices=TTA_MODES),
     P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
       "Where TensorRT engines are cached; empty = next to the ONNX model"),
     # --- detector ---
