@@ -75,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
     if report["unmapped_dataset_labels"] or report["unmapped_model_labels"]:
         print(f"not in the model: {report['unmapped_dataset_labels']} (left out); "
               f"not in the dataset: {report['unmapped_model_labels']} (count as errors)")
-    print(f"wrote {out}")
+    if args.json:
+        print(f"wrote {args.json}")
     return 0
