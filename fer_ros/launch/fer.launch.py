@@ -18,8 +18,10 @@ from fer_ros.ros.params_doc import launch_description
 
 # launch argument -> parameter it overrides when not empty
 OVERRIDES = {"model": "pipeline.classifier.bundle", "backend": "pipeline.classifier.backend",
-             "annotate": "annotate.enabled", "compressed": "input.compressed"}
-BOOLEANS = {"annotate", "compressed"}
+             "annotate": "annotate.enabled", "compressed": "input.compressed",
+             "input_source": "input.source", "hri": "hri.enabled", "hri_prefix": "hri.prefix",
+             "detections": "detections.enabled"}
+BOOLEANS = {"annotate", "compressed", "hri", "detections"}
 ARGUMENTS = [
     ("image_topic", "image", "Camera topic (sensor_msgs/Image) to subscribe to"),
     ("namespace", "", "Namespace of the node and its topics (one node per camera)"),

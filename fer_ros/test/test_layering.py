@@ -6,7 +6,8 @@ imports inside functions count as much as the ones at the top of a file).
     ros       core, ros                         (the node and what it needs)
     bag       core, bag, ros                    (bag-play publishes through ros.qos)
     files     core, files                       (fer-ros detect)
-    bench     core, training, ros, bag, files, bench
+    serve     core, files, ros, serve           (fer-ros serve: detect's pipeline, a live topic)
+    bench     core, training, ros, bag, files, serve, bench
     tools     everything but the top-level CLI  (demo, delivery check, build-engine)
 """
 from __future__ import annotations
@@ -22,8 +23,9 @@ ALLOWED = {
     "ros": {"core", "ros"},
     "bag": {"core", "bag", "ros"},
     "files": {"core", "files"},
-    "bench": {"core", "training", "ros", "bag", "files", "bench"},
-    "tools": {"core", "training", "ros", "bag", "files", "bench", "tools"},
+    "serve": {"core", "files", "ros", "serve"},
+    "bench": {"core", "training", "ros", "bag", "files", "serve", "bench"},
+    "tools": {"core", "training", "ros", "bag", "files", "serve", "bench", "tools"},
 }
 #: third-party modules a layer must not import (its users may not have them)
 FORBIDDEN_EXTERNAL = {
@@ -31,6 +33,7 @@ FORBIDDEN_EXTERNAL = {
              "rosbags"},
     "ros": {"torch", "torchvision"},
     "files": {"rclpy", "torch", "torchvision"},
+    "serve": {"torch", "torchvision"},
 }
 
 

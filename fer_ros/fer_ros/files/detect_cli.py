@@ -36,7 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="write annotated copies here (folder structure kept; "
                              "videos as .mp4)")
-    add_model_argument(parser)
     add_json_argument(parser, "every face, every file's status and the score report")
     parser.add_argument("--csv", type=Path, metavar="OUT", help="write one CSV row per face")
     parser.add_argument("--labels", type=Path, metavar="CSV",
@@ -44,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(file relative to the CSV's folder)")
     parser.add_argument("--video-stride", type=_positive_int, default=1, metavar="N",
                         help="classify every N-th video frame (default 1: all)")
+    add_pipeline_arguments(parser)
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model, device and detector options, shared with `fer-ros serve`."""
+    add_model_argument(parser)
     parser.add_argument("--device", choices=("cpu", "auto", "cuda"), default="cpu",
                         help="where the classifier runs (default cpu)")
     parser.add_argument("--threads", type=_positive_int, default=2,
@@ -57,10 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "faces larger than ~400 px, so close-ups in camera-size photos "
                              "need the downscale; raise it for small faces in group shots; "
                              "0 = full resolution)")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def _pipeline_factory(args):
+def pipeline_factory(args):
     """tracking flag -> a Pipeline, built once per flag (photos: off, videos: on)."""
     from fer_ros.core.config import PipelineConfig
     from fer_ros.core.pipeline import Pipeline
@@ -110,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return report_error("detect", "no image or video files to process; pass images, "
                             "folders or videos")
     try:
-        pipeline_for = _pipeline_factory(args)
+        pipeline_for = pipeline_factory(args)
         photos_pipeline = pipeline_for(False)  # load the model now: a bad --model stops here
         labels = tuple(photos_pipeline.labels)
         scorer = (CollectionScorer(read_label_csv(args.labels), labels)
