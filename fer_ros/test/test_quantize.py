@@ -11,28 +11,17 @@ import numpy as np
 import onnx
 import pytest
 
-from training_helpers import FER2013_CSV
+from training_helpers import FER2013_CSV, needs_shared
 
-pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow, needs_shared(FER2013_CSV)]
 VAL_FACES = 500
-
-
-@pytest.fixture(scope="module")
-def default_bundle():
-    from fer_ros.core.bundle import default_bundle_path
-    if not FER2013_CSV.is_file():
-        pytest.skip(f"FER2013 not found at {FER2013_CSV}")
-    path = default_bundle_path()
-    if not (path / "model.json").is_file():
-        pytest.fail(f"default bundle missing at {path}; export one with `fer-ros export`")
-    return path
 
 
 @pytest.fixture(scope="module")
 def int8_bundle(default_bundle, tmp_path_factory):
     from fer_ros.training.quantize import quantize_bundle
     out = tmp_path_factory.mktemp("int8") / "bundle"
-    report = quantize_bundle(default_bundle, out, data=FER2013_CSV, calib_faces=128,
+    report = quantize_bundle(default_bundle.path, out, data=FER2013_CSV, calib_faces=128,
                              val_faces=VAL_FACES, max_drop=1.0, threads=1, runs=3)
     return out, report
 
@@ -61,7 +50,7 @@ def test_int8_bundle_loads_and_classifies_real_faces(int8_bundle, default_bundle
     ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops, "network is not quantised"
     int8 = OnnxRuntimeBackend(load_bundle(out), threads=1)
-    fp32 = OnnxRuntimeBackend(load_bundle(default_bundle), threads=1)
+    fp32 = OnnxRuntimeBackend(default_bundle, threads=1)
     faces, _ = sample_fer2013(FER2013_CSV, "PublicTest", 64)
     x = faces_to_batch(faces, load_bundle(out).input_spec)
     p8, p32 = int8.infer(x), fp32.infer(x)
@@ -73,14 +62,14 @@ def test_int8_bundle_loads_and_classifies_real_faces(int8_bundle, default_bundle
 def test_quantize_refuses_a_drop_above_the_threshold(default_bundle, tmp_path):
     from fer_ros.cli import main
     out = tmp_path / "refused"
-    code = main(["quantize", str(default_bundle), str(out), "--data", str(FER2013_CSV),
+    code = main(["quantize", "--model", str(default_bundle.path), str(out), "--data", str(FER2013_CSV),
                  "--calib-faces", "64", "--val-faces", "100", "--runs", "2", "--threads", "1",
                  "--max-drop", "-100"])  # demands int8 be 100 points better: always refused
-    assert code == 2, "quantize must exit 2 when the accuracy drop exceeds --max-drop"
+    assert code == 3, "quantize must exit 3 (refused) when the accuracy drop exceeds --max-drop"
     assert not (out / "model.json").exists() and not (out / "model.onnx").exists()
 
 
 def test_quantize_refuses_to_overwrite_its_source(default_bundle):
     from fer_ros.training.quantize import QuantizeError, quantize_bundle
     with pytest.raises(QuantizeError, match="is the source bundle"):
-        quantize_bundle(default_bundle, default_bundle, data=FER2013_CSV)
+        quantize_bundle(default_bundle.path, default_bundle.path, data=FER2013_CSV)

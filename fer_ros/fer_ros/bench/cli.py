@@ -24,6 +24,8 @@ import time
 import traceback
 from pathlib import Path
 
+from fer_ros.core.cli_args import add_json_argument, add_model_argument, write_json
+
 HELP = "measure speed (core, node over DDS, INT8, the fer package) into one JSON file"
 HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_int8",
                  "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
@@ -31,10 +33,11 @@ HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3fac
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", type=Path, required=True, help="write the results here")
-    parser.add_argument("--bundle", help="fp32 model bundle (default: the packaged one)")
+    add_json_argument(parser, "the results (every section, machine info)", required=True)
+    add_model_argument(parser, "fp32 model bundle directory; default: the installed default "
+                       "bundle")
     parser.add_argument("--int8-bundle",
-                        help="INT8 bundle (default: quantize --bundle into a temp folder)")
+                        help="INT8 bundle (default: quantize --model into a temp folder)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
     parser.add_argument("--frames", type=int, default=200, help="timed frames per core case")
     parser.add_argument("--node-seconds", type=float, default=10.0,
@@ -73,7 +76,7 @@ def _int8_bundle(args, tmp: Path) -> tuple[str | None, str | None]:
         return args.int8_bundle, None
     from fer_ros.core.bundle import default_bundle_path
     from fer_ros.training.quantize import quantize_bundle
-    source = args.bundle or str(default_bundle_path())
+    source = args.model or str(default_bundle_path())
     report = quantize_bundle(source, tmp / "int8", calib_faces=64 if args.tiny else 512,
                              val_faces=100 if args.tiny else 1000, force=True,
                              threads=args.threads, runs=3 if args.tiny else 20,
@@ -106,7 +109,7 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if "core" not in args.skip:
             def core():
-                results["core"] = _core(args, args.bundle, "fp32")
+                results["core"] = _core(args, args.model, "fp32")
                 results["detect_classify_fps_vga_3faces"] = _fps_3faces(results["core"])
             _section(results, "core", ("detect_classify_fps_vga_3faces",), core)
         if "int8" not in args.skip:
@@ -134,7 +137,7 @@ def run(args) -> int:
     if "peer" not in args.skip:
         def peer():
             from fer_ros.bench.peer_compare import PEER_PYTHON, compare_with_peer
-            results["peer"] = compare_with_peer(args.bundle, 6 if args.tiny else args.peer_frames,
+            results["peer"] = compare_with_peer(args.model, 6 if args.tiny else args.peer_frames,
                                                 args.threads, args.peer_python or PEER_PYTHON)
             for key in ("peer_fer_fps", "peer_fer_speed_ratio", "peer_fer_null_reason"):
                 if key in results["peer"]:
@@ -142,8 +145,7 @@ def run(args) -> int:
         _section(results, "peer", ("peer_fer_fps", "peer_fer_speed_ratio"), peer)
     for name in args.skip:
         results[f"{name}_null_reason"] = "skipped with --skip"
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_json(args.json, results)
     print(json.dumps({k: results[k] for k in HEADLINE_KEYS}, indent=1))
     print(f"wrote {args.json}", file=sys.stderr)
     return 0

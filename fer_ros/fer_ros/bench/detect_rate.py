@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 from fer_ros.bench import scenes
+from fer_ros.core import paths
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
 
@@ -39,8 +41,8 @@ def rate(detector, images, side: int) -> dict:
 
 
 def run_detect_rate(faces: int = 150, sizes=SIZES, settings=None) -> dict:
-    csv_path = scenes.find_shared_dir() / scenes.FER2013_RELATIVE
-    images, _ = scenes.fer2013_faces(csv_path, "PublicTest", faces)
+    csv_path = paths.shared_dir() / FER2013_RELATIVE
+    images, _ = sample_faces(csv_path, "PublicTest", faces)
     report = {"faces": len(images), "frame": "640x480", "per_setting": {}}
     for name, config in (settings or SETTINGS).items():
         # min_face_size 1: measure what the detector can see, not the size filter

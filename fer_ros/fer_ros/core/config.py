@@ -16,7 +16,7 @@ from fer_ros.core.errors import ConfigError
 DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp16", "fp32")
+PRECISIONS = ("fp16", "fp32", "int8")  # TensorRT engines; the same list as build-engine
 TTA_MODES = ("none", "flip")
 
 

@@ -100,7 +100,7 @@ class Pipeline:
     def _process(self, image: np.ndarray) -> FrameResult:
         timings = {}
         start = t = time.perf_counter()
-        detections, dropped = self.detector.detect(image)
+        detections, dropped = self.detector.detect_checked(image)  # process() checked it
         timings["detect"] = _ms(t)
         if dropped:
             log.debug("%d faces above max_faces=%d were dropped", dropped,

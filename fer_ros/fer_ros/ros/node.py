@@ -99,7 +99,7 @@ class FerNode(Node):
         if unknown:
             self.get_logger().warning(
                 f"ignoring unknown parameters {unknown}; the valid names are in "
-                "config/fer.yaml (python -m fer_ros.ros.params lists them)")
+                "config/fer.yaml and the parameter table of docs/node.md")
 
     # ----- inputs -------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ LOCAL_BINDS = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fer_ros.detect_cli import add_pipeline_arguments
+    from fer_ros.core.cli_args import add_json_argument
+    from fer_ros.files.detect_cli import add_pipeline_arguments
 
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-megapixels", type=float, default=40.0, metavar="MP",
                         help="largest accepted image size in megapixels (default 40)")
     add_pipeline_arguments(parser)
+    add_json_argument(parser, "the server's address, port and model once it listens")
 
 
 def _log(message: str) -> None:
@@ -52,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from fer_ros.core.cli_args import report_error
     from fer_ros.core.errors import FerError
-    from fer_ros.detect_cli import pipeline_factory
+    from fer_ros.files.detect_cli import pipeline_factory
     from fer_ros.serve.app import create_app
     from fer_ros.serve.engine import Engine
 
@@ -61,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine(pipeline_factory(args))
         live, ros = _start_live(args, pipeline_factory) if args.image_topic else (None, None)
     except FerError as exc:
-        _log(f"error: {exc}")
-        return 2
+        return report_error("serve", exc)
     local = args.host in LOCAL_BINDS
     app = create_app(engine, limits, live, local_only=local)
     if not local:
@@ -95,7 +97,7 @@ def _start_live(args, pipeline_factory):
     try:
         from fer_ros.serve.ros_source import RosThread
     except ImportError as exc:
-        raise SystemExit(f"[fer-ros serve] error: --image-topic needs ROS 2 ({exc}); "
+        raise SystemExit(f"fer-ros serve: error: --image-topic needs ROS 2 ({exc}); "
                          "source install/setup.bash (make setup) or drop --image-topic")
     from fer_ros.serve.live import LiveView
 
@@ -106,6 +108,7 @@ def _start_live(args, pipeline_factory):
 
 def _announce_when_up(server, args, started: float, engine) -> None:
     """Print the URL and the start-up time once uvicorn listens (tests wait for this line)."""
+    from fer_ros.core.cli_args import write_json
     original = server.startup
 
     async def startup(sockets=None):
@@ -113,7 +116,12 @@ def _announce_when_up(server, args, started: float, engine) -> None:
         if server.started:
             host = f"[{args.host}]" if ":" in args.host else args.host
             port = server.servers[0].sockets[0].getsockname()[1]  # the real one for --port 0
+            ready_s = time.perf_counter() - started
             print(f"fer-ros serve: http://{host}:{port}/ (model "
                   f"{engine.photos.model_name} {engine.photos.model_version}; ready in "
-                  f"{time.perf_counter() - started:.2f} s)", flush=True)
+                  f"{ready_s:.2f} s)", flush=True)
+            write_json(args.json, {"url": f"http://{host}:{port}/", "port": port,
+                                   "model": engine.photos.model_name,
+                                   "model_version": engine.photos.model_version,
+                                   "ready_s": round(ready_s, 3)})
     server.startup = startup
