@@ -20,6 +20,7 @@ COMMANDS = {
     "bag-eval": "fer_ros.bag.eval_cli",
     "bag-play": "fer_ros.bag.play_cli",
     "benchmark": "fer_ros.bench.cli",
+    "soak": "fer_ros.bench.soak",
 }
 
 

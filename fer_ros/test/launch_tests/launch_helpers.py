@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -186,3 +187,20 @@ def check_reply(reply, sent, scene, labels) -> None:
         assert abs(face.confidence - float(scores.max())) < 1e-6, "confidence != max(scores)"
         assert abs(float(scores.sum()) - 1.0) < 1e-3, f"scores sum to {scores.sum()}"
         assert 0.0 <= face.detector_score <= 1.0
+
+
+@contextmanager
+def probe_session(name: str, subscriptions: dict):
+    """A node_helpers.Probe in its own rclpy context, subscribed to ``{topic: msg_type}``."""
+    import rclpy
+    from node_helpers import Probe
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    probe = Probe(context, name)
+    for topic, msg_type in subscriptions.items():
+        probe.subscribe(msg_type, topic, depth=10)
+    try:
+        yield probe
+    finally:
+        probe.close()
+        rclpy.try_shutdown(context=context)

@@ -17,8 +17,8 @@ require_tools()
 import launch_pytest  # noqa: E402
 
 from launch_helpers import (Recorder, check_reply, face_scenes, fer_launch,  # noqa: E402
-                            no_traceback, ros2_ok, ros2_until, wait_ready)
-from node_helpers import Probe, bgr_image_msg, require_runtime  # noqa: E402
+                            no_traceback, probe_session, ros2_ok, ros2_until, wait_ready)
+from node_helpers import bgr_image_msg, require_runtime  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.shared_data, pytest.mark.slow]
 
@@ -38,19 +38,11 @@ def default_launch():
 
 @pytest.fixture(scope="module")
 def probe():
-    import rclpy
     from fer_ros_msgs.msg import EmotionArray
     from sensor_msgs.msg import Image
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    probe = Probe(context, "fer_launch_default_probe")
-    probe.subscribe(EmotionArray, EMOTIONS)
-    probe.subscribe(Image, ANNOTATED, depth=10)
-    try:
+    with probe_session("fer_launch_default_probe",
+                       {EMOTIONS: EmotionArray, ANNOTATED: Image}) as probe:
         yield probe
-    finally:
-        probe.close()
-        rclpy.try_shutdown(context=context)
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ require_tools()
 import launch_pytest  # noqa: E402
 
 from launch_helpers import (Recorder, check_reply, face_scenes, fer_launch,  # noqa: E402
-                            no_traceback, wait_ready)
-from node_helpers import Probe, bgr_image_msg, jpeg_msg, require_runtime  # noqa: E402
+                            no_traceback, probe_session, wait_ready)
+from node_helpers import bgr_image_msg, jpeg_msg, require_runtime  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.shared_data, pytest.mark.slow]
 
@@ -48,22 +48,13 @@ def override_launch():
 
 @pytest.fixture(scope="module")
 def probe():
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from fer_ros_msgs.msg import EmotionArray
     from sensor_msgs.msg import Image
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    probe = Probe(context, "fer_launch_override_probe")
-    for topic in (EMOTIONS, "/emotions"):
-        probe.subscribe(EmotionArray, topic)
-    probe.subscribe(Image, ANNOTATED, depth=10)
-    probe.subscribe(DiagnosticArray, "/diagnostics")
-    try:
+    with probe_session("fer_launch_override_probe",
+                       {EMOTIONS: EmotionArray, "/emotions": EmotionArray, ANNOTATED: Image,
+                        "/diagnostics": DiagnosticArray}) as probe:
         yield probe
-    finally:
-        probe.close()
-        rclpy.try_shutdown(context=context)
 
 
 @pytest.fixture(scope="module")
