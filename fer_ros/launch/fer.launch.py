@@ -24,11 +24,19 @@ ARGUMENTS = [
     ("annotate", "", "true/false: publish ~/annotated; empty = as in params_file"),
     ("compressed", "", "true/false: also subscribe <image_topic>/compressed; "
                        "empty = as in params_file"),
+    ("input_source", "", "camera or hri (classify a ROS4HRI detector's faces); "
+                         "empty = as in params_file"),
+    ("hri", "", "true/false: publish REP-155 /humans/faces/...; empty = as in params_file"),
+    ("hri_prefix", "", "REP-155 faces namespace; empty = as in params_file (/humans/faces)"),
+    ("detections", "", "true/false: publish vision_msgs ~/detections; "
+                       "empty = as in params_file"),
 ]
 # launch argument -> parameter it overrides when not empty
 OVERRIDES = {"model": "pipeline.classifier.bundle", "backend": "pipeline.classifier.backend",
-             "annotate": "annotate.enabled", "compressed": "input.compressed"}
-BOOLEANS = {"annotate", "compressed"}
+             "annotate": "annotate.enabled", "compressed": "input.compressed",
+             "input_source": "input.source", "hri": "hri.enabled", "hri_prefix": "hri.prefix",
+             "detections": "detections.enabled"}
+BOOLEANS = {"annotate", "compressed", "hri", "detections"}
 
 
 def _overrides(context) -> dict:

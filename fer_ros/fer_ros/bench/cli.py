@@ -8,7 +8,8 @@ Sections (each also sets its headline keys at the top level):
   ONNX Runtime fp32, and INT8 when an INT8 bundle is given or can be made (`fer-ros
   quantize`) -> detect_classify_fps_vga_3faces, detect_classify_fps_vga_3faces_int8;
 - node: the installed fer_node through real DDS (probe process -> fer_node process ->
-  probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to end);
+  probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to end); with
+  --node-rep155 also node_rep155: the same with the REP-155 + vision_msgs outputs off / on;
 - peer: the `fer` PyPI package (Haar + mini-Xception, in .venv-peer) on the same frames as
   fer_ros -> peer_fer_fps, peer_fer_speed_ratio (fer_ros fps / fer fps), and both accuracies.
 A section that cannot run here sets its keys to null with a ``*_null_reason``; no number
@@ -38,6 +39,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=200, help="timed frames per core case")
     parser.add_argument("--node-seconds", type=float, default=10.0,
                         help="length of each node phase (throughput, latency)")
+    parser.add_argument("--node-rep155", action="store_true",
+                        help="also run the node twice, REP-155 + vision_msgs outputs off and "
+                             "on -> node_rep155 section")
     parser.add_argument("--peer-frames", type=int, default=60,
                         help="frames for the fer-package comparison (3 faces each)")
     parser.add_argument("--peer-python", type=Path, help="interpreter with `fer` installed "
@@ -122,6 +126,9 @@ def run(args) -> int:
             results["node"] = run_node_benchmark(frames, seconds=seconds)
             for key in ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99"):
                 results[key] = results["node"][key]
+            if args.node_rep155:
+                from fer_ros.bench.node_bench import run_rep155_comparison
+                results["node_rep155"] = run_rep155_comparison(frames, seconds)
         _section(results, "node", ("node_dds_fps", "node_latency_ms_p50",
                                    "node_latency_ms_p99"), node)
     if "peer" not in args.skip:

@@ -56,6 +56,7 @@ class Bundle:
     softmax_applied: bool
     input_spec: InputSpec
     metadata: dict = field(repr=False, default_factory=dict)
+    temperature: float = 1.0   # output.temperature (fer-ros calibrate); 1.0 = uncalibrated
 
     @property
     def num_classes(self) -> int:
@@ -168,4 +169,13 @@ def load_bundle(path: str | Path | None = None, verify_sha256: bool = True) -> B
                   labels=tuple(labels), input_name=str(inp.get("name", "input")),
                   output_name=str(out.get("name", "probabilities")),
                   softmax_applied=bool(out.get("softmax_applied", True)),
-                  input_spec=_input_spec(inp, where), metadata=meta)
+                  input_spec=_input_spec(inp, where), metadata=meta,
+                  temperature=_temperature(out, where))
+
+
+def _temperature(out: dict, where: str) -> float:
+    value = out.get("temperature", 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 20:
+        raise ModelError(f"{where}: output.temperature must be a number in [0.05, 20], got "
+                         f"{value!r}; re-run fer-ros calibrate or remove the field")
+    return float(value)

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from fer_ros.core.bundle import Bundle, load_bundle
+from fer_ros.core.calibration import apply_temperature
 from fer_ros.core.classify import select_backend
 from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
@@ -121,10 +122,41 @@ class Pipeline:
         t = time.perf_counter()
         batch = preprocess_faces(image, [b.as_tuple() for b in boxes], self.bundle.input_spec)
         timings["preprocess"] = _ms(t)
+        return self._classify_batch(batch, timings)
+
+    def classify_crops(self, crops: list[np.ndarray], timings: dict | None = None) -> np.ndarray:
+        """Probabilities (N, K) for images that each show one face already cut out (e.g. a
+        ROS4HRI detector's /humans/faces/<id>/aligned): the whole image is the face box,
+        through the same preprocessing as detected faces."""
+        timings = {} if timings is None else timings
         t = time.perf_counter()
-        probs = self.backend.infer(batch)
+        spec = self.bundle.input_spec
+        crops = [check_frame(c) for c in crops]
+        batch = np.concatenate(
+            [preprocess_faces(c, [(0, 0, c.shape[1], c.shape[0])], spec) for c in crops]) \
+            if crops else np.empty((0, spec.channels, spec.size, spec.size), np.float32)
+        timings["preprocess"] = _ms(t)
+        return self._classify_batch(batch, timings)
+
+    def _classify_batch(self, batch: np.ndarray, timings: dict) -> np.ndarray:
+        t = time.perf_counter()
+        probs = self._infer(batch)
         timings["classify"] = _ms(t)
         return probs
+
+    def live_track_ids(self) -> list[int]:
+        """Ids the tracker still follows (seen within ``max_missed`` frames)."""
+        with self._lock:
+            return [track.track_id for track in self.tracker.tracks]
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature."""
+        if self.config.classifier.tta == "flip" and len(batch):
+            both = self.backend.infer(np.concatenate([batch, batch[..., ::-1]]))
+            probs = (both[:len(batch)] + both[len(batch):]) / 2
+        else:
+            probs = self.backend.infer(batch)
+        return apply_temperature(probs, self.bundle.temperature)
 
     def _face(self, detection, track_id: int, probs: np.ndarray) -> FaceEmotion:
         best = int(np.argmax(probs))

@@ -10,11 +10,12 @@ Parameters under ``pipeline.`` map one to one onto the core ``PipelineConfig``
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, ClassifierConfig,
-                                 DetectorConfig, TrackerConfig)
+from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, TTA_MODES,
+                                 ClassifierConfig, DetectorConfig, TrackerConfig)
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import DEPTH16_MODES
 
@@ -51,6 +52,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "Most faces classified in one inference call", range=(1, 1024)),
     P("pipeline.classifier.precision", _CLS.precision, "TensorRT engine precision",
       choices=PRECISIONS),
+    P("pipeline.classifier.tta", _CLS.tta,
+      "Test-time augmentation; flip = also classify the mirrored face and average (about +1 "
+      "accuracy point, twice the classification time; docs/results.md)", choices=TTA_MODES),
     P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
       "Where TensorRT engines are cached; empty = next to the ONNX model"),
     # --- detector ---
@@ -94,7 +98,22 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("input.depth16", "scale",
       "16-bit images to 8-bit: scale = full 0..65535 range, normalize = per-frame min..max",
       runtime=True, choices=DEPTH16_MODES),
+    P("input.source", "camera",
+      "Where faces come from: camera = detect them in `image`; hri = classify the face images "
+      "a ROS4HRI detector publishes (<hri.prefix>/<id>/<input.hri_image>), no detector",
+      choices=("camera", "hri")),
+    P("input.hri_image", "aligned",
+      "input.source hri: which face image of the ROS4HRI detector to classify",
+      choices=("aligned", "cropped")),
     # --- outputs ---
+    P("hri.enabled", True,
+      "Publish REP-155 faces (<hri.prefix>/tracked, /<id>/roi, /<id>/expression); "
+      "off, with one log line, when hri_msgs is not installed"),
+    P("hri.prefix", "/humans/faces",
+      "REP-155 faces namespace: /humans/faces for one camera (the REP), another for more"),
+    P("detections.enabled", True,
+      "Publish vision_msgs ~/detections and ~/label_info; off, with one log line, when "
+      "vision_msgs is not installed"),
     P("annotate.enabled", True,
       "Publish ~/annotated (drawn only while it has subscribers)", runtime=True),
     P("diagnostics.warn_latency_ms", 200.0,
@@ -123,6 +142,11 @@ class NodeConfig:
     depth: int
     depth16: str
     annotate: bool
+    source: str
+    hri_image: str
+    hri_enabled: bool
+    hri_prefix: str
+    detections_enabled: bool
     warn_latency_ms: float
     error_latency_ms: float
     warn_drop_ratio: float
@@ -149,8 +173,14 @@ def check_value(name: str, value: Any) -> Any:
     return value
 
 
+_TOPIC_NAME = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
+
+
 def check_consistency(values: dict[str, Any]) -> None:
-    """Cross-parameter rules (warn limits below error limits)."""
+    """Cross-parameter rules (warn limits below error limits, an absolute hri.prefix)."""
+    if not _TOPIC_NAME.fullmatch(values["hri.prefix"]):
+        raise ConfigError(f"hri.prefix {values['hri.prefix']!r} must be an absolute topic "
+                          "namespace such as /humans/faces (letters, digits, _, no trailing /)")
     for kind in ("latency_ms", "drop_ratio"):
         warn, error = values[f"diagnostics.warn_{kind}"], values[f"diagnostics.error_{kind}"]
         if warn > error:
@@ -169,6 +199,11 @@ def build_config(values: dict[str, Any]) -> NodeConfig:
         depth=values["input.depth"],
         depth16=values["input.depth16"],
         annotate=values["annotate.enabled"],
+        source=values["input.source"],
+        hri_image=values["input.hri_image"],
+        hri_enabled=values["hri.enabled"],
+        hri_prefix=values["hri.prefix"],
+        detections_enabled=values["detections.enabled"],
         warn_latency_ms=values["diagnostics.warn_latency_ms"],
         error_latency_ms=values["diagnostics.error_latency_ms"],
         warn_drop_ratio=values["diagnostics.warn_drop_ratio"],
