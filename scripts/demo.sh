@@ -21,16 +21,34 @@ mkdir -p "$OUT"
 NODE_LOG="$OUT/fer_node.log"
 PARAMS="$REPO/install/fer_ros/share/fer_ros/config/fer.yaml"
 
-echo "[demo] starting fer_node (log: $NODE_LOG)"
-install/fer_ros/lib/fer_ros/fer_node --ros-args --params-file "$PARAMS" \
-  -r __ns:=/demo -r image:=/demo/camera/image_raw >"$NODE_LOG" 2>&1 &
+# Start the node the way users do: `ros2 launch` when the launch tools are installed (a ROS
+# install, or make setup with the shared folder); otherwise the same command line directly.
+if command -v ros2 >/dev/null && python -c "import launch_ros" 2>/dev/null; then
+  echo "[demo] ros2 launch fer_ros fer.launch.py namespace:=demo (log: $NODE_LOG)"
+  # Stopped with SIGINT: launch then stops its node and waits for it (on SIGTERM upstream
+  # launch exits at once and orphans it). A background job of a script starts with SIGINT
+  # ignored, and launch keeps it so: job control (set -m) starts it with SIGINT intact.
+  set -m
+  ros2 launch fer_ros fer.launch.py namespace:=demo image_topic:=/demo/camera/image_raw \
+    >"$NODE_LOG" 2>&1 &
+  set +m
+  STOP_SIGNAL=INT
+else
+  echo "[demo] starting fer_node directly: ros2 launch is not installed (log: $NODE_LOG)"
+  install/fer_ros/lib/fer_ros/fer_node --ros-args --params-file "$PARAMS" \
+    -r __ns:=/demo -r image:=/demo/camera/image_raw >"$NODE_LOG" 2>&1 &
+  # (a background job of a script ignores SIGINT until rclpy handles it)
+  STOP_SIGNAL=TERM
+fi
 NODE_PID=$!
 
 stop_node() {
   if kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID"  # (a background job of a script ignores SIGINT until rclpy handles it)
+    kill -"$STOP_SIGNAL" "$NODE_PID"
     wait "$NODE_PID" && echo "[demo] fer_node stopped cleanly (exit 0)" \
       || echo "[demo] fer_node exited with $?" >&2
+    # ros2 launch exits 0 whatever its node did: its log says how the node ended.
+    grep -h "process has finished cleanly\|process has died" "$NODE_LOG" || true
   fi
 }
 trap stop_node EXIT

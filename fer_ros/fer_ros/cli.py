@@ -26,6 +26,7 @@ COMMANDS = {
     "bag-play": "fer_ros.bag.play_cli",
     "benchmark": "fer_ros.bench.cli",
     "serve": "fer_ros.serve.cli",
+    "soak": "fer_ros.bench.soak",
 }
 
 

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -114,11 +115,12 @@ def _percentile(values, q) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
-def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
-                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
-                       parameters: dict | None = None) -> dict:
-    """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
-    results (raises RuntimeError on failure)."""
+@contextmanager
+def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = None):
+    """The installed fer_node as a process (under NAMESPACE; ``parameters`` override its
+    params file) and a probe whose image publisher it has subscribed to:
+    ``with node_and_probe() as (node, probe, log)``.
+    Stops the node with SIGINT afterwards; raises RuntimeError if it never subscribes."""
     _isolate_dds()
     exe, params, profile = installed_node()
     if profile is not None:  # both processes need it: shared-memory transport for big images
@@ -133,7 +135,6 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
     rclpy.init(context=context)
     try:
         probe = _Probe(context)
-        msgs = _image_msgs(frames)
         deadline = time.monotonic() + start_timeout_s
         while probe.pub.get_subscription_count() == 0:
             if node.poll() is not None or time.monotonic() > deadline:
@@ -141,6 +142,25 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
                 raise RuntimeError(f"fer_node did not subscribe (exit {node.poll()}): "
                                    f"{log.read()[-2000:]}")
             probe.spin_for(0.1)
+        yield node, probe, log
+    finally:
+        if node.poll() is None:
+            node.send_signal(signal.SIGINT)
+            try:
+                node.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node.wait()
+        rclpy.try_shutdown(context=context)
+
+
+def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
+                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
+                       parameters: dict | None = None) -> dict:
+    """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
+    results (raises RuntimeError on failure)."""
+    with node_and_probe(start_timeout_s, parameters) as (_node, probe, _log):
+        msgs = _image_msgs(frames)
         probe.stream(msgs, 5.0, 3.0, 0)  # warm-up: model caches, DDS buffers
         probe.spin_for(2.0)
         probe.replies.clear()
@@ -172,15 +192,6 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
             "parameters": parameters or {},
         }
-    finally:
-        if node.poll() is None:
-            node.send_signal(signal.SIGINT)
-            try:
-                node.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait()
-        rclpy.try_shutdown(context=context)
 
 
 def _parameter_args(parameters: dict) -> list[str]:

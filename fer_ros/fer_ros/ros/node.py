@@ -202,8 +202,8 @@ class FerNode(Node):
             frame = self._take_newest()
             if frame is None:
                 continue
-            self._apply_pipeline_changes()
             try:
+                self._apply_pipeline_changes()
                 self._process(frame)
             except InputError as exc:
                 self.stats.malformed()
@@ -248,6 +248,9 @@ class FerNode(Node):
         try:
             merged = params.check_update(self._values, updates)
             config = params.build_config(merged)
+            # The core's own rules too (e.g. detect_max_side 1..31): refuse here, with the
+            # reason, rather than fail on the next frame in the worker.
+            PipelineConfig.from_dict(config.pipeline)
         except ConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self._values, self.config = merged, config
