@@ -13,12 +13,17 @@ Fixtures:
 """
 from __future__ import annotations
 
+import logging
 import os
 import random
 import uuid
 from pathlib import Path
 
 import pytest
+
+# The launch_testing plugin installs a Logger class with propagate = False: loggers created
+# after it (fer_ros.*) would then never reach pytest's caplog. Plain loggers again.
+logging.setLoggerClass(logging.Logger)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,14 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fer_ros.core.bundle import load_bundle
     from fer_ros.core.errors import FerError
-    from fer_ros.core.tensorrt_backend import load_or_build, tensorrt_available
+    from fer_ros.core.tensorrt_backend import load_or_build, network_for, tensorrt_available
     try:
         bundle = load_bundle(args.bundle)
         available, reason = tensorrt_available()
         if not available:
             print(f"fer-ros build-engine: error: {reason}")
             return 1
-        path, meta, built = load_or_build(bundle.network_path, args.precision, args.max_batch,
+        network, precision = network_for(bundle, args.precision)
+        path, meta, built = load_or_build(network.network_path, precision, args.max_batch,
                                           args.workspace_mb, args.cache_dir, args.rebuild)
     except FerError as exc:
         print(f"fer-ros build-engine: error: {exc}")

@@ -16,7 +16,7 @@ from fer_ros.core.errors import ConfigError
 DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp16", "fp32")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
 
 
 def _check_range(name: str, value, low, high) -> None:
@@ -69,7 +69,9 @@ class ClassifierConfig:
     device: str = "auto"            # cpu forbids GPU backends under auto
     threads: int = 2                # CPU intra-op threads (ORT, torch)
     max_batch: int = 16             # faces per inference call; larger frames are chunked
-    precision: str = "fp16"         # TensorRT engine precision
+    # auto: the bundle's int8 network on CPU (fp32 when it has none), fp16 on TensorRT;
+    # fp32 / fp16 / int8 force that network (and TensorRT engine precision)
+    precision: str = "auto"
     engine_cache_dir: str = ""      # "" = next to the ONNX model
     checkpoint: str = ""            # torch backend: training checkpoint (.pt)
 

@@ -1,6 +1,7 @@
 """Static INT8 quantisation of a model bundle for CPU robots (ONNX Runtime).
 
-    fer-ros quantize fer_ros/models/default /tmp/default_int8 --max-drop 1.0
+    fer-ros quantize fer_ros/models/default --max-drop 1.0      # adds model.int8.onnx
+    fer-ros quantize fer_ros/models/default /tmp/bundle_copy     # a copy with both networks
 
 Calibrates on real FER2013 Training faces, measures fp32 vs int8 accuracy on the
 validation split and the CPU speed-up (batch 1 and 8), and refuses (exit 2, no
@@ -11,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "fp32 bundle -> INT8 bundle (accuracy and speed-up measured)"
+HELP = "add an INT8 network to a bundle (accuracy and speed-up measured)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", help="fp32 model bundle directory (model.json + model.onnx)")
-    parser.add_argument("out_dir", help="directory for the int8 bundle")
+    parser.add_argument("out_dir", nargs="?", default=None,
+                        help="write a copy of the bundle with both networks here (default: "
+                        "add the int8 network to BUNDLE itself)")
     parser.add_argument("--data", help="FER2013 csv(.gz) (default: $FER_ROS_SHARED or "
                         "../shared datasets/fer2013/fer2013.csv.gz)")
     parser.add_argument("--calib-faces", type=int, default=512,
