@@ -34,7 +34,9 @@ class DetectorConfig:
     """Face detection. ``kind``: ``yunet`` (YuNet through ONNX Runtime, the default),
     ``yunet_opencv`` (the same model through cv2.FaceDetectorYN: same boxes, about twice
     the CPU time) or ``haar``. ``detect_max_side`` > 0 detects on a copy whose longer side
-    is at most that many pixels (faster), boxes are mapped back to full resolution."""
+    is at most that many pixels (faster), boxes are mapped back to full resolution.
+    ``large_faces`` adds reduced passes for faces larger than YuNet sees in one (a person
+    close to the camera), on frames taller than about 480 px."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model
@@ -43,6 +45,7 @@ class DetectorConfig:
     min_face_size: int = 24         # px, full-resolution box side; smaller faces are dropped
     max_faces: int = 10             # keep the highest-scoring faces; the rest are counted
     detect_max_side: int = 0        # 0 = detect at full resolution
+    large_faces: bool = True        # extra reduced passes for faces up to the frame's height
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5
     threads: int = 2                # yunet: ONNX Runtime threads (yunet_opencv: OpenCV's pool)
