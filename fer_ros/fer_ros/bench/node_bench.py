@@ -7,7 +7,9 @@ Two phases, each ``seconds`` long:
 - latency: frames at ``latency_rate_hz`` (below the node's capacity), latency = reply
   received - frame published, matched by header stamp, on the probe's one clock (so it
   includes DDS transport both ways, decoding, the pipeline and publishing). The node's own
-  arrival -> publish percentiles (its /diagnostics) are reported beside it.
+  arrival -> publish percentiles (its /diagnostics) are reported beside it;
+- robot budget: frames at ``camera_rate_hz`` (30, a camera), CPU time of the fer_node
+  process (all threads, /proc/<pid>/stat) per reply: node_cpu_ms_per_frame_30fps.
 Needs the colcon workspace sourced (rclpy, fer_ros_msgs, the installed fer_node).
 """
 from __future__ import annotations
@@ -110,12 +112,33 @@ class _Probe:
         return sent
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_frame(probe, node_pid: int, msgs, rate_hz: float, seconds: float) -> dict:
+    probe.replies.clear()
+    cpu_start = process_cpu_seconds(node_pid)
+    sent = probe.stream(msgs, rate_hz, seconds, 3_000_000)
+    probe.spin_for(1.0)
+    cpu = process_cpu_seconds(node_pid) - cpu_start
+    replies = sum(1 for _, k in probe.replies if k in sent)
+    return {"node_cpu_ms_per_frame_30fps": round(1000.0 * cpu / replies, 2) if replies else None,
+            "cpu_phase_offered_fps": rate_hz, "cpu_phase_frames": len(sent),
+            "cpu_phase_replies": replies, "cpu_phase_node_cpu_s": round(cpu, 3),
+            "cpu_measured": "user+system CPU time of the fer_node process (all threads) "
+                            "over the phase, including 1 s idle after it, / replies"}
+
+
 def _percentile(values, q) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
 def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
-                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0) -> dict:
+                       latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
+                       camera_rate_hz: float = 30.0) -> dict:
     """Start fer_node, measure; returns JSON-ready results (raises RuntimeError on failure)."""
     _isolate_dds()
     exe, params, profile = installed_node()
@@ -150,6 +173,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
         probe.spin_for(2.0)
         latency = [(t - sent_slow[k]) * 1000.0 for t, k in probe.replies if k in sent_slow]
         probe.spin_for(1.5)  # one more diagnostics period
+        budget = _cpu_per_frame(probe, node.pid, msgs, camera_rate_hz, seconds)
         fast_window = max(t for t, _ in replies_fast) - t0 if replies_fast else seconds
         diag = probe.diagnostics
         return {
@@ -167,6 +191,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "node_arrival_to_publish_ms_p99": _float(diag.get("latency_p99_ms")),
             "node_diagnostics": diag,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
+            **budget,
         }
     finally:
         if node.poll() is None:
