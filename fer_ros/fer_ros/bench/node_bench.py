@@ -174,6 +174,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
         latency = [(t - sent_slow[k]) * 1000.0 for t, k in probe.replies if k in sent_slow]
         probe.spin_for(1.5)  # one more diagnostics period
         budget = _cpu_per_frame(probe, node.pid, msgs, camera_rate_hz, seconds)
+        costs = in_process_costs(frames)
         fast_window = max(t for t, _ in replies_fast) - t0 if replies_fast else seconds
         diag = probe.diagnostics
         return {
@@ -192,6 +193,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "node_diagnostics": diag,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
             **budget,
+            "in_process_costs": costs,
         }
     finally:
         if node.poll() is None:
@@ -209,3 +211,49 @@ def _float(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def in_process_costs(frames, repeats: int = 50) -> dict:
+    """Median ms of the node's per-frame steps besides the pipeline, measured in this
+    process on the same 640x480 bgr8 Images: where publish -> receive time goes besides
+    DDS transport (which needs two processes: ``node_latency_ms_*`` minus these and the
+    pipeline's own time)."""
+    import threading
+
+    from rclpy.serialization import deserialize_message, serialize_message
+    from sensor_msgs.msg import Image
+
+    from fer_ros.ros.convert import image_to_bgr8
+    msg = _image_msgs(frames[:1])[0]
+    wire = serialize_message(msg)
+
+    def median_ms(step) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000.0)
+        return round(float(np.median(times)), 3)
+
+    wake, handed = threading.Condition(), []
+
+    def worker():
+        with wake:
+            while len(handed) < repeats:
+                wake.wait()
+                handed[-1] = time.perf_counter() - handed[-1]
+                wake.notify()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    for _ in range(repeats):  # the node's hand-off: executor thread -> worker (Condition)
+        with wake:
+            handed.append(time.perf_counter())
+            wake.notify()
+            wake.wait(1.0)
+    thread.join(2.0)
+    return {"serialize_ms": median_ms(lambda: serialize_message(msg)),
+            "deserialize_ms": median_ms(lambda: deserialize_message(wire, Image)),
+            "image_to_bgr8_ms": median_ms(lambda: image_to_bgr8(msg)),
+            "worker_handoff_ms": round(float(np.median(handed)) * 1000.0, 3),
+            "image_bytes": len(wire)}
