@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every accuracy figure of the README's "Accuracy" section, measured on the default bundle.
+# Every accuracy figure of docs/results.md ("Accuracy"), measured on the default bundle.
 # Run after `make setup` from the repository root:  scripts/evaluate_default_model.sh
 # Writes results/accuracy/<name>.json (the `fer-ros evaluate` contract) plus report.txt and
 # confusion-matrix PNGs in results/accuracy/<name>/. PrivateTest and the FER+ test rows are

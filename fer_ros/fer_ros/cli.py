@@ -15,6 +15,7 @@ COMMANDS = {
     "evaluate": "fer_ros.training.evaluate_cli",
     "export": "fer_ros.training.export_cli",
     "quantize": "fer_ros.training.quantize_cli",
+    "calibrate": "fer_ros.training.calibrate_cli",
     "build-engine": "fer_ros.core.build_engine_cli",
     "detect": "fer_ros.detect_cli",
     "bag-eval": "fer_ros.bag.eval_cli",

@@ -78,6 +78,7 @@ class Bundle:
     softmax_applied: bool
     input_spec: InputSpec
     metadata: dict = field(repr=False, default_factory=dict)
+    temperature: float = 1.0   # output.temperature (fer-ros calibrate); 1.0 = uncalibrated
     precision: str = "fp32"
     networks: dict = field(repr=False, default_factory=dict)
 
@@ -196,7 +197,8 @@ def load_bundle(path: str | Path | None = None, verify_sha256: bool = True) -> B
                   output_name=str(out.get("name", "probabilities")),
                   softmax_applied=bool(out.get("softmax_applied", True)),
                   input_spec=_input_spec(inp, where), metadata=meta,
-                  precision=primary, networks=networks)
+                  precision=primary, networks=networks,
+                  temperature=_temperature(out, where))
 
 
 def _networks(meta: dict, path: Path, where: str, verify_sha256: bool) -> dict:
@@ -237,3 +239,11 @@ def _checked_file(path: Path, entry: dict, where: str, verify_sha256: bool) -> P
                              f"{where}; the file is corrupt or was replaced: re-copy or "
                              "re-export the bundle")
     return network_path
+
+
+def _temperature(out: dict, where: str) -> float:
+    value = out.get("temperature", 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 20:
+        raise ModelError(f"{where}: output.temperature must be a number in [0.05, 20], got "
+                         f"{value!r}; re-run fer-ros calibrate or remove the field")
+    return float(value)

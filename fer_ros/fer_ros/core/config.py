@@ -17,6 +17,7 @@ DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
+TTA_MODES = ("none", "flip")
 
 
 def _check_range(name: str, value, low, high) -> None:
@@ -77,11 +78,13 @@ class ClassifierConfig:
     precision: str = "auto"
     engine_cache_dir: str = ""      # "" = next to the ONNX model
     checkpoint: str = ""            # torch backend: training checkpoint (.pt)
+    tta: str = "none"               # flip: average with the mirrored face (2x classify cost)
 
     def __post_init__(self) -> None:
         _check_choice("classifier.backend", self.backend, BACKENDS)
         _check_choice("classifier.device", self.device, DEVICES)
         _check_choice("classifier.precision", self.precision, PRECISIONS)
+        _check_choice("classifier.tta", self.tta, TTA_MODES)
         _check_range("classifier.threads", self.threads, 1, 256)
         _check_range("classifier.max_batch", self.max_batch, 1, 1024)
 

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from fer_ros.core.bundle import Bundle, load_bundle
+from fer_ros.core.calibration import apply_temperature
 from fer_ros.core.classify import select_backend
 from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
@@ -123,9 +124,18 @@ class Pipeline:
         batch = preprocess_faces(image, [b.as_tuple() for b in boxes], self.bundle.input_spec)
         timings["preprocess"] = _ms(t)
         t = time.perf_counter()
-        probs = self.backend.infer(batch)
+        probs = self._infer(batch)
         timings["classify"] = _ms(t)
         return probs
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature."""
+        if self.config.classifier.tta == "flip" and len(batch):
+            both = self.backend.infer(np.concatenate([batch, batch[..., ::-1]]))
+            probs = (both[:len(batch)] + both[len(batch):]) / 2
+        else:
+            probs = self.backend.infer(batch)
+        return apply_temperature(probs, self.bundle.temperature)
 
     def _face(self, detection, track_id: int, probs: np.ndarray) -> FaceEmotion:
         best = int(np.argmax(probs))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, ClassifierConfig,
-                                 DetectorConfig, TrackerConfig)
+from fer_ros.core.config import (BACKENDS, DETECTORS, DEVICES, PRECISIONS, TTA_MODES,
+                                 ClassifierConfig, DetectorConfig, TrackerConfig)
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import DEPTH16_MODES
 
@@ -53,6 +53,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.classifier.precision", _CLS.precision,
       "Network: auto = the bundle's int8 on CPU (fp32 if it has none), fp16 on TensorRT; "
       "fp32/fp16/int8 force one", choices=PRECISIONS),
+    P("pipeline.classifier.tta", _CLS.tta,
+      "Test-time augmentation; flip = also classify the mirrored face and average (about +1 "
+      "accuracy point, twice the classification time; docs/results.md)", choices=TTA_MODES),
     P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
       "Where TensorRT engines are cached; empty = next to the ONNX model"),
     # --- detector ---
