@@ -330,6 +330,11 @@ class UpgradingBackend(ClassifierBackend):
     def name(self) -> str:
         return self._backend.name
 
+    @property
+    def bundle(self):
+        """The bundle view (which network) of the backend serving now."""
+        return getattr(self._backend, "bundle", None)
+
     def wait(self, timeout: float | None = None) -> bool:
         """True once the background build has finished (either way)."""
         self._thread.join(timeout)
