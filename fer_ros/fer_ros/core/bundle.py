@@ -222,11 +222,14 @@ def _networks(meta: dict, path: Path, where: str, verify_sha256: bool) -> dict:
                              f"from 'network' {entries[primary]['file']!r}; re-export")
         entries[precision] = {**entry, "sha256": entry.get("sha256")
                               or entries.get(precision, {}).get("sha256")}
-    return {precision: Network(precision, _checked_file(path, entry, where, verify_sha256),
-                               entry) for precision, entry in entries.items()}
+    fields = {p: "network_sha256" if p == primary else f"networks.{p}.sha256" for p in entries}
+    return {precision: Network(precision, _checked_file(path, entry, where, verify_sha256,
+                                                        fields[precision]), entry)
+            for precision, entry in entries.items()}
 
 
-def _checked_file(path: Path, entry: dict, where: str, verify_sha256: bool) -> Path:
+def _checked_file(path: Path, entry: dict, where: str, verify_sha256: bool,
+                  field: str) -> Path:
     network_path = path / entry["file"]
     if not network_path.is_file():
         raise ModelError(f"{network_path}: network file named in {where} does not exist; "
@@ -235,7 +238,7 @@ def _checked_file(path: Path, entry: dict, where: str, verify_sha256: bool) -> P
     if verify_sha256 and expected:
         actual = file_sha256(network_path)
         if actual != str(expected).lower():
-            raise ModelError(f"{network_path}: SHA-256 {actual} differs from the SHA-256 in "
+            raise ModelError(f"{network_path}: SHA-256 {actual} differs from {field} in "
                              f"{where}; the file is corrupt or was replaced: re-copy or "
                              "re-export the bundle")
     return network_path
