@@ -36,7 +36,7 @@ stop_node() {
 trap stop_node EXIT
 
 status=0
-python -m fer_ros.demo --image-topic /demo/camera/image_raw --node /demo/fer_node \
+python -m fer_ros.tools.demo --image-topic /demo/camera/image_raw --node /demo/fer_node \
   --out "$OUT" "$@" || status=$?
 if ! kill -0 "$NODE_PID" 2>/dev/null; then
   echo "[demo] fer_node is not running; its log:" >&2

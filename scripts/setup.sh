@@ -8,9 +8,12 @@
 #      line) from the shared folder's wheels, when it is there (requirements-ros-tools.txt);
 #   5. `colcon build --symlink-install` of fer_ros_msgs and fer_ros, plus the interface packages
 #      in <shared>/ros/src (composition_interfaces, hri_msgs, vision_msgs) when they are there,
-#      into build/ install/ log/ (incremental; skipped when nothing it depends on changed).
+#      into build/ install/ log/ (incremental; skipped when nothing it depends on changed);
+#   6. optional test dependency: Debian's chromium + chromium-driver for the browser tests of
+#      `fer-ros serve` (as root with apt-get only; otherwise skipped with one line).
 # Environment: PYTHON (interpreter for a new venv, default python3.11 or python3),
 #              FER_ROS_SKIP_TRAIN_DEPS=1 (do not install torch/torchvision: robot-only setup),
+#              FER_ROS_SKIP_BROWSER=1 (do not install chromium for the browser tests),
 #              FER_ROS_SHARED (the shared folder; default: the folder `shared` beside the repo).
 set -euo pipefail
 
@@ -140,8 +143,26 @@ colcon_build() {
   echo "$want" > "$stamp"
 }
 
+# The page tests of `fer-ros serve` drive a real headless Chromium. Browser builds cannot be
+# downloaded here (Selenium Manager, Playwright), so Debian's packages are used.
+install_browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    log "chromium + chromedriver present (browser tests)"
+  elif [[ ${FER_ROS_SKIP_BROWSER:-0} == 1 ]]; then
+    log "skipped: chromium for the browser tests (FER_ROS_SKIP_BROWSER=1)"
+  elif [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    log "skipped: chromium for the browser tests (needs root and apt-get: sudo apt-get install -y chromium chromium-driver)"
+  else
+    log "installing chromium + chromium-driver (browser tests of fer-ros serve)"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        chromium chromium-driver; } >/dev/null \
+      || log "warning: chromium install failed; the browser tests will skip (fail under CI)"
+  fi
+}
+
 create_venv
 install_deps
 install_ros_tools
 colcon_build
+install_browser
 log "done: source scripts/env.sh (or: source .venv/bin/activate; source install/setup.bash)"

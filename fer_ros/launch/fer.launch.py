@@ -14,21 +14,20 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from fer_ros.ros.params_doc import launch_description
+
+# launch argument -> parameter it overrides when not empty
+OVERRIDES = {"model": "pipeline.classifier.bundle", "backend": "pipeline.classifier.backend",
+             "annotate": "annotate.enabled", "compressed": "input.compressed",
+             "input_source": "input.source", "hri": "hri.enabled", "hri_prefix": "hri.prefix",
+             "detections": "detections.enabled"}
+BOOLEANS = {"annotate", "compressed", "hri", "detections"}
 ARGUMENTS = [
     ("image_topic", "image", "Camera topic (sensor_msgs/Image) to subscribe to"),
     ("namespace", "", "Namespace of the node and its topics (one node per camera)"),
     ("params_file", PathJoinSubstitution([FindPackageShare("fer_ros"), "config", "fer.yaml"]),
      "Parameters file; default: the installed config/fer.yaml"),
-    ("model", "", "Model bundle directory; empty = as in params_file (default bundle)"),
-    ("backend", "", "auto, onnxruntime, tensorrt or torch; empty = as in params_file"),
-    ("annotate", "", "true/false: publish ~/annotated; empty = as in params_file"),
-    ("compressed", "", "true/false: also subscribe <image_topic>/compressed; "
-                       "empty = as in params_file"),
-]
-# launch argument -> parameter it overrides when not empty
-OVERRIDES = {"model": "pipeline.classifier.bundle", "backend": "pipeline.classifier.backend",
-             "annotate": "annotate.enabled", "compressed": "input.compressed"}
-BOOLEANS = {"annotate", "compressed"}
+] + [(name, "", launch_description(parameter)) for name, parameter in OVERRIDES.items()]
 
 
 def _overrides(context) -> dict:

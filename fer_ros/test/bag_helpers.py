@@ -6,29 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from fer_ros.core.fer2013 import FER2013_RELATIVE
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def fer2013_csv(shared_dir: Path) -> Path:
-    path = shared_dir / "datasets" / "fer2013" / "fer2013.csv.gz"
+    path = shared_dir / FER2013_RELATIVE
     if not path.is_file():
         message = f"{path} not found: the sample bag is generated from FER2013 PublicTest"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return path
-
-
-def default_bundle():
-    """The packaged default model bundle, or skip (fail under CI) saying why."""
-    from fer_ros.core.bundle import default_bundle_path
-    from fer_ros.core.errors import ModelError
-    try:
-        path = default_bundle_path()
-    except ModelError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(f"no default model bundle yet: {exc}")
     return path
 
 

@@ -6,7 +6,7 @@ process and every child process started by a test use them.
 
 Fixtures:
     repo_root    the repository root (the folder holding fer_ros/ and fer_ros_msgs/)
-    shared_dir   the shared data folder: $FER_ROS_SHARED, else <repo_root>/../shared
+    shared_dir   the shared data folder (fer_ros.core.paths.shared_dir: $FER_ROS_SHARED first)
     ros_env      environment (dict) for child processes: isolated domain, unbuffered output
     unique_topic a topic name no other test (or test run on this machine) uses
     rclpy_context an initialised rclpy Context of its own, shut down after the test
@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from fer_ros.core.paths import shared_dir as find_shared_dir
 
 # The launch_testing plugin installs a Logger class with propagate = False: loggers created
 # after it (fer_ros.*) would then never reach pytest's caplog. Plain loggers again.
@@ -55,12 +57,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (f"fer_ros: ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']} "
             f"ROS_AUTOMATIC_DISCOVERY_RANGE={os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE']} "
             f"shared={find_shared_dir()}")
-
-
-def find_shared_dir() -> Path:
-    """$FER_ROS_SHARED if set, else the `shared` folder beside the repository."""
-    configured = os.environ.get("FER_ROS_SHARED")
-    return Path(configured).resolve() if configured else REPO_ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

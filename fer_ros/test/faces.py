@@ -12,12 +12,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fer_ros.bench import scenes
-from fer_ros.bench.scenes import (FER2013_LABELS, Scene, compose_frame,  # noqa: F401
+from fer_ros.bench.scenes import (Scene, compose_frame,  # noqa: F401
                                   match_boxes, textured_background)
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces  # noqa: F401
+from fer_ros.core.paths import shared_dir
 
-# same rule as conftest.find_shared_dir: $FER_ROS_SHARED, else the folder beside the repo
-SHARED = scenes.find_shared_dir()
-FER2013_CSV = SHARED / scenes.FER2013_RELATIVE
+SHARED = shared_dir()
+FER2013_CSV = SHARED / FER2013_RELATIVE
 CKPLUS_DIR = SHARED / scenes.CKPLUS_RELATIVE
 
 
@@ -28,7 +29,7 @@ def shared_available() -> bool:
 @lru_cache(maxsize=8)
 def fer2013_faces(split: str = "Training", limit: int = 200):
     """The first ``limit`` faces of a FER2013 ``Usage`` split: (48x48 uint8 list, int labels)."""
-    return scenes.fer2013_faces(FER2013_CSV, split, limit)
+    return sample_faces(FER2013_CSV, split, limit)
 
 
 @lru_cache(maxsize=4)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bag_helpers import REPO, default_bundle, fer2013_csv, small_bag
+from bag_helpers import REPO, fer2013_csv, small_bag
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -31,9 +31,9 @@ def sample(shared_dir):
 
 
 @pytest.fixture(scope="module")
-def sample_report(sample, tmp_path_factory):
+def sample_report(sample, default_bundle, tmp_path_factory):
     """bag-eval of the whole sample bag with its truth, through the real command line."""
-    bundle = default_bundle()
+    bundle = default_bundle.path
     bag, truth = sample
     out = tmp_path_factory.mktemp("eval")
     done = run_cli("bag-eval", str(bag), "--out", str(out), "--truth", str(truth),
@@ -137,9 +137,9 @@ def test_result_bag_lines_up_with_source(sample_report, sample):
     assert all(f.label == labels[int(np.argmax(f.scores))] for f in faces)
 
 
-def test_raw_and_compressed_topics(shared_dir, tmp_path):
+def test_raw_and_compressed_topics(shared_dir, default_bundle, tmp_path):
     """A bag with both a bgr8 Image and a jpeg CompressedImage topic of one camera."""
-    bundle = default_bundle()
+    bundle = default_bundle.path
     from fer_ros.bag.evaluate import evaluate_bag
     bag, truth = small_bag(tmp_path, fer2013_csv(shared_dir), seconds=1.0)
     report = evaluate_bag(bag, tmp_path / "out", truth_path=truth, model=str(bundle),
@@ -154,8 +154,7 @@ def test_raw_and_compressed_topics(shared_dir, tmp_path):
     assert abs(raw["faces"] - jpeg["faces"]) <= 2
 
 
-def test_topic_selection_and_unknown_topic(shared_dir, tmp_path):
-    default_bundle()
+def test_topic_selection_and_unknown_topic(shared_dir, default_bundle, tmp_path):
     bag, _ = small_bag(tmp_path, fer2013_csv(shared_dir), seconds=0.4)
     done = run_cli("bag-eval", str(bag), "--out", str(tmp_path / "a"), "--topics",
                    "/camera/image_raw", "--no-progress")
@@ -166,10 +165,9 @@ def test_topic_selection_and_unknown_topic(shared_dir, tmp_path):
     assert done.returncode == 2 and "/nope" in done.stderr and "/camera/image_raw" in done.stderr
 
 
-def test_truncated_bag_gives_results_up_to_the_damage(shared_dir, tmp_path):
+def test_truncated_bag_gives_results_up_to_the_damage(shared_dir, default_bundle, tmp_path):
     """Cut the mcap file in the middle: the frames before the cut are evaluated, the
     command says what was lost and exits 3; it never hangs (subprocess timeout)."""
-    default_bundle()
     bag, truth = small_bag(tmp_path, fer2013_csv(shared_dir), seconds=2.0, raw=False)
     mcap = bag / f"{bag.name}.mcap"
     full = mcap.stat().st_size

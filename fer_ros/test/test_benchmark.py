@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from bag_helpers import default_bundle
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -30,8 +29,7 @@ def benchmark(tmp_path, env, *args: str) -> dict:
     return result
 
 
-def test_core_section_and_machine_info(shared_dir, tmp_path, ros_env):
-    default_bundle()
+def test_core_section_and_machine_info(shared_dir, default_bundle, tmp_path, ros_env):
     result = benchmark(tmp_path, ros_env, "--skip", "node", "peer")
     assert result["detect_classify_fps_vga_3faces"] > 0
     assert result["detect_classify_fps_vga_3faces_fp32"] > 0
@@ -49,8 +47,8 @@ def test_core_section_and_machine_info(shared_dir, tmp_path, ros_env):
         assert result[key] is None and result[f"{name}_null_reason"] == "skipped with --skip"
 
 
-def test_missing_peer_environment_is_null_with_reason(shared_dir, tmp_path, ros_env):
-    default_bundle()
+def test_missing_peer_environment_is_null_with_reason(shared_dir, default_bundle, tmp_path,
+                                                      ros_env):
     result = benchmark(tmp_path, ros_env, "--skip", "core", "fp32", "recall", "node",
                        "--peer-python", str(tmp_path / "no" / "python"))
     assert result["peer_fer_fps"] is None and result["peer_fer_speed_ratio"] is None
@@ -59,8 +57,7 @@ def test_missing_peer_environment_is_null_with_reason(shared_dir, tmp_path, ros_
 
 
 @pytest.mark.ros
-def test_node_section_through_dds(shared_dir, tmp_path, ros_env, repo_root):
-    default_bundle()
+def test_node_section_through_dds(shared_dir, default_bundle, tmp_path, ros_env, repo_root):
     if not (repo_root / "install" / "fer_ros" / "lib" / "fer_ros" / "fer_node").is_file():
         pytest.fail("fer_node is not installed: run make setup")
     result = benchmark(tmp_path, ros_env, "--skip", "core", "fp32", "recall", "peer")

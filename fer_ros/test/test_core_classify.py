@@ -12,8 +12,7 @@ import pytest
 
 from fer_ros.core.backend import ClassifierBackend
 from fer_ros.core.bundle import load_bundle
-from fer_ros.core.classify import (OnnxRuntimeBackend, TorchBackend, UpgradingBackend,
-                                    select_backend)
+from fer_ros.core.classify import OnnxRuntimeBackend, UpgradingBackend, select_backend
 from fer_ros.core.config import ClassifierConfig
 from fer_ros.core.errors import ConfigError, InputError, ModelError
 
@@ -126,6 +125,7 @@ def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
     from fer_ros.core.preprocess import InputSpec
     from fer_ros.training.export import export_onnx
     from fer_ros.training.models import create_model
+    from fer_ros.training.torch_backend import TorchBackend
 
     torch.manual_seed(0)
     model = create_model("resnet18", len(SIX), channels=1).eval()
@@ -138,6 +138,11 @@ def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
     bundle = load_bundle(bundle_dir, verify_sha256=False)
     batch = random_batch(4, 1, 40, seed=2)
     by_torch = TorchBackend(bundle, checkpoint, threads=1).infer(batch)
+    # the core reaches the plugin by its configured name, without importing training itself
+    configured = select_backend(ClassifierConfig(backend="torch", checkpoint=str(checkpoint),
+                                                 threads=1), bundle)
+    assert configured.name == "torch-cpu"
+    np.testing.assert_allclose(configured.infer(batch), by_torch, atol=1e-6)
     by_ort = OnnxRuntimeBackend(bundle, threads=1).infer(batch)
     np.testing.assert_allclose(by_torch, by_ort, atol=1e-4)
     wrong = load_bundle(make_test_bundle(tmp_path / "other", FERPLUS, size=40))
@@ -263,9 +268,9 @@ def test_forcing_a_network_the_bundle_lacks_says_how_to_add_it(default_bundle):
 
 
 def test_int8_and_fp32_agree_on_real_faces(default_bundle, shared_dir):
-    from fer_ros.bench import scenes
+    from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
     from fer_ros.core.preprocess import face_to_tensor
-    faces, _ = scenes.fer2013_faces(shared_dir / scenes.FER2013_RELATIVE, "PublicTest", 64)
+    faces, _ = sample_faces(shared_dir / FER2013_RELATIVE, "PublicTest", 64)
     x = np.stack([face_to_tensor(f, default_bundle.input_spec) for f in faces])
     p8 = OnnxRuntimeBackend(default_bundle.with_precision("int8"), threads=1).infer(x)
     p32 = OnnxRuntimeBackend(default_bundle.with_precision("fp32"), threads=1).infer(x)

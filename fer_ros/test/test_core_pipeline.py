@@ -207,3 +207,27 @@ def test_threshold_updates_from_another_thread_while_processing(tiny_pipeline,
         thread.join()
     assert not errors, errors
     tiny_pipeline.update_thresholds(score_threshold=0.6, smoothing=0.5)
+
+
+def test_classify_crops_is_the_same_preprocessing_as_detected_faces(default_pipeline,
+                                                                    public_test_scenes):
+    """A face already cut out (a ROS4HRI detector's image) gives the probabilities the
+    same pixels give as a box in the frame: one preprocessing, not a second one."""
+    scene = public_test_scenes[0]
+    spec = default_pipeline.bundle.input_spec
+    crops, boxes = [], []
+    for box in scene.boxes:
+        # the square the frame path cuts for this box (side max(w, h) * (1 + 2 margin))
+        grow = box.w * spec.crop_margin
+        x0, y0, side = int(box.x - grow), int(box.y - grow), int(round(box.w + 2 * grow))
+        crops.append(scene.image[y0:y0 + side, x0:x0 + side].copy())
+        boxes.append(type(box)(float(x0), float(y0), float(side), float(side)))
+    from_frame = default_pipeline.classify_boxes(scene.image, boxes)
+    from_crops = default_pipeline.classify_crops(crops)
+    assert from_crops.shape == (3, len(default_pipeline.labels))
+    np.testing.assert_allclose(
+        from_crops, from_frame, atol=1e-5,
+        err_msg="classify_crops must equal classify_boxes on the same pixels")
+    assert default_pipeline.classify_crops([]).shape == (0, len(default_pipeline.labels))
+    with pytest.raises(InputError):
+        default_pipeline.classify_crops([np.zeros((0, 5, 3), np.uint8)])

@@ -173,7 +173,8 @@ def test_bad_model_is_a_clear_error(dataset, tmp_path, capsys):
     photo = next(iter(dataset["truth"]))
     assert _detect(photo, "--model", tmp_path / "nope") == 2
     err = capsys.readouterr().err
-    assert str(tmp_path / "nope") in err and "not a directory" in err
+    assert str(tmp_path / "nope") in err and "is not a model bundle" in err
+    assert len(err.splitlines()) == 1, f"a usage error is one stderr line, got:\n{err}"
 
 
 def test_runs_without_torch_or_rclpy(dataset, tmp_path):

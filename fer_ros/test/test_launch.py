@@ -31,7 +31,9 @@ def test_launch_overrides_name_declared_parameters():
     overrides = ast.literal_eval(_literal("OVERRIDES"))
     unknown = {arg: p for arg, p in overrides.items() if p not in SPECS}
     assert not unknown, f"launch arguments override undeclared parameters: {unknown}"
-    arguments = [elt.elts[0].value for elt in _literal("ARGUMENTS").elts]
+    listed = _literal("ARGUMENTS")  # [literal arguments] + [one per OVERRIDES entry]
+    listed = listed.left if isinstance(listed, ast.BinOp) else listed
+    arguments = [elt.elts[0].value for elt in listed.elts] + list(overrides)
     for required in ("image_topic", "namespace", "model", "backend", "params_file",
                      "annotate"):
         assert required in arguments, f"launch argument {required} missing"
@@ -51,3 +53,8 @@ def test_launch_description_builds():
     assert isinstance(description, LaunchDescription)
     declared = {e.name for e in description.entities if isinstance(e, DeclareLaunchArgument)}
     assert declared == {name for name, _, _ in module.ARGUMENTS}
+    # descriptions come from the parameter table: every choice of the parameter is named
+    texts = {name: text for name, _, text in module.ARGUMENTS}
+    for argument, parameter in module.OVERRIDES.items():
+        for choice in SPECS[parameter].choices or ():
+            assert choice in texts[argument], f"launch argument {argument}: {choice} missing"

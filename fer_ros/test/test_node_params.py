@@ -1,35 +1,13 @@
-"""Parameter table, config/fer.yaml and diagnostics grading (no ROS processes)."""
+"""Parameter table and diagnostics grading (no ROS processes); the generated docs and
+config/fer.yaml: test_params_doc.py."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.errors import ConfigError
 from fer_ros.ros import params
 from fer_ros.ros.diagnostics import ERROR, OK, WARN, FrameStats, Limits, assess
-
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "fer.yaml"
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def test_shipped_yaml_is_the_generated_one():
-    assert CONFIG.read_text() == params.params_yaml(), \
-        "config/fer.yaml is stale: python -m fer_ros.ros.params yaml > fer_ros/config/fer.yaml"
-    values = _flatten(yaml.safe_load(CONFIG.read_text())["/**"]["ros__parameters"])
-    assert values == {s.name: s.default for s in params.PARAMETERS}
-
 
 def test_defaults_build_a_valid_pipeline_config():
     config = params.build_config({})

@@ -152,7 +152,7 @@ def test_fastdds_large_image_profile_delivers_best_effort_frames(ros_env):
     from node_helpers import REPO
     profile = REPO / "fer_ros" / "config" / "fastdds_large_images.xml"
     env = dict(ros_env, FASTDDS_DEFAULT_PROFILES_FILE=str(profile))
-    run = subprocess.run([sys.executable, "-m", "fer_ros.ros.delivery_check", "--frames", "20",
+    run = subprocess.run([sys.executable, "-m", "fer_ros.tools.delivery_check", "--frames", "20",
                           "--rate", "7", "--subscriber", "best_effort"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -11,28 +11,17 @@ import numpy as np
 import onnx
 import pytest
 
-from training_helpers import FER2013_CSV
+from training_helpers import FER2013_CSV, needs_shared
 
-pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow, needs_shared(FER2013_CSV)]
 VAL_FACES = 500
-
-
-@pytest.fixture(scope="module")
-def default_bundle():
-    from fer_ros.core.bundle import default_bundle_path
-    if not FER2013_CSV.is_file():
-        pytest.skip(f"FER2013 not found at {FER2013_CSV}")
-    path = default_bundle_path()
-    if not (path / "model.json").is_file():
-        pytest.fail(f"default bundle missing at {path}; export one with `fer-ros export`")
-    return path
 
 
 @pytest.fixture(scope="module")
 def int8_bundle(default_bundle, tmp_path_factory):
     from fer_ros.training.quantize import quantize_bundle
     out = tmp_path_factory.mktemp("int8") / "bundle"
-    report = quantize_bundle(default_bundle, out, data=FER2013_CSV, calib_faces=128,
+    report = quantize_bundle(default_bundle.path, out, data=FER2013_CSV, calib_faces=128,
                              val_faces=VAL_FACES, max_drop=1.0, threads=1, runs=3)
     return out, report
 
@@ -56,7 +45,7 @@ def test_int8_network_joins_the_bundle_and_classifies_real_faces(int8_bundle, de
     # one bundle, one model.json: fp32 stays the top-level network old readers load
     assert meta["precision"] == "fp32" and meta["format_version"] == 1
     assert meta["network"] == "model.onnx"
-    assert file_sha256(out / "model.onnx") == file_sha256(default_bundle / "model.onnx")
+    assert file_sha256(out / "model.onnx") == file_sha256(default_bundle.path / "model.onnx")
     entry = meta["networks"]["int8"]
     assert entry["file"] == "model.int8.onnx"
     assert entry["sha256"] == file_sha256(out / "model.int8.onnx")
@@ -81,10 +70,10 @@ def test_int8_network_joins_the_bundle_and_classifies_real_faces(int8_bundle, de
 def test_quantize_refuses_a_drop_above_the_threshold(default_bundle, tmp_path):
     from fer_ros.cli import main
     out = tmp_path / "refused"
-    code = main(["quantize", str(default_bundle), str(out), "--data", str(FER2013_CSV),
+    code = main(["quantize", "--model", str(default_bundle.path), str(out), "--data", str(FER2013_CSV),
                  "--calib-faces", "64", "--val-faces", "100", "--runs", "2", "--threads", "1",
                  "--max-drop", "-100"])  # demands int8 be 100 points better: always refused
-    assert code == 2, "quantize must exit 2 when the accuracy drop exceeds --max-drop"
+    assert code == 3, "quantize must exit 3 (refused) when the accuracy drop exceeds --max-drop"
     assert not (out / "model.json").exists() and not (out / "model.onnx").exists()
 
 
@@ -94,7 +83,7 @@ def test_quantize_in_place_adds_int8_beside_fp32(int8_bundle, tmp_path):
     from fer_ros.core.bundle import file_sha256, load_bundle
     out, _ = int8_bundle
     fp32_before = file_sha256(out / "model.onnx")
-    code = main(["quantize", str(out), "--data", str(FER2013_CSV), "--calib-faces", "64",
+    code = main(["quantize", "--model", str(out), "--data", str(FER2013_CSV), "--calib-faces", "64",
                  "--val-faces", "100", "--runs", "2", "--threads", "1", "--force"])
     assert code == 0
     bundle = load_bundle(out)  # verifies both SHA-256s

@@ -19,12 +19,6 @@ needs_tensorrt = pytest.mark.skipif(not tensorrt_available()[0], reason=SKIP_REA
 ORIN = {"tensorrt_version": "10.3.0", "gpu_name": "Orin", "compute_capability": "8.7"}
 
 
-@pytest.fixture(scope="module")
-def default_bundle():
-    from fer_ros.core.bundle import load_bundle
-    return load_bundle()
-
-
 @pytest.fixture()
 def cached(tmp_path, default_bundle):
     """An engine file and its metadata as build_engine writes them, for the real network."""
@@ -124,8 +118,8 @@ def test_build_engine_cli_fails_cleanly_without_tensorrt(default_bundle, capsys)
     from fer_ros.cli import main
     if tensorrt_available()[0]:
         pytest.skip("TensorRT is available here")
-    assert main(["build-engine", str(default_bundle.path)]) == 1
-    assert "fer-ros build-engine: error:" in capsys.readouterr().out
+    assert main(["build-engine", "--model", str(default_bundle.path)]) == 1
+    assert "fer-ros build-engine: error:" in capsys.readouterr().err
 
 
 @needs_tensorrt

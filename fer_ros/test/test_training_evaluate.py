@@ -116,7 +116,8 @@ def test_evaluate_reports_bad_input(trained, tmp_path, capsys):
     pixels, _, run_dir, _ = trained
     code = main(["evaluate", "--model", str(tmp_path / "nope.pt"), "--dataset", "fer2013",
                  "--data", str(pixels), "--json", str(tmp_path / "x.json")])
-    assert code == 1 and "does not exist" in capsys.readouterr().out
+    assert code == 2 and "is neither a checkpoint" in capsys.readouterr().err  # a wrong path
     code = main(["evaluate", "--model", str(run_dir / "best.pt"), "--dataset", "ferplus",
                  "--data", str(pixels), "--json", str(tmp_path / "x.json")])
-    assert code == 1 and "--labels" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert code == 2 and "--labels" in err and len(err.splitlines()) == 1, err

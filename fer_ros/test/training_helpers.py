@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from fer_ros.core.paths import shared_dir
+
 REPO = Path(__file__).resolve().parents[2]
-# Same rule as conftest.find_shared_dir: $FER_ROS_SHARED, else the folder beside the repo.
-SHARED = Path(os.environ.get("FER_ROS_SHARED") or REPO.parent / "shared") / "datasets"
+SHARED = shared_dir() / "datasets"
 FER2013_CSV = SHARED / "fer2013" / "fer2013.csv.gz"
 FERPLUS_CSV = SHARED / "ferplus" / "fer2013new.csv"
 CKPLUS_DIR = SHARED / "ckplus48" / "CK+48"

@@ -11,12 +11,13 @@ A truncated or damaged bag is evaluated up to the damage; exit status 3 then.
 """
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
+from fer_ros.core.cli_args import (EXIT_PARTIAL, add_json_argument, add_model_argument,
+                                   report_error, write_json)
+
 HELP = "evaluate a rosbag2's image topics offline (report + EmotionArray result bag)"
-EXIT_DAMAGED = 3
+EXIT_DAMAGED = EXIT_PARTIAL
 
 
 def add_arguments(parser) -> None:
@@ -26,8 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--topics", nargs="+", metavar="TOPIC",
                         help="image topics to evaluate (default: all image topics)")
     parser.add_argument("--truth", type=Path, help="ground-truth sidecar (.truth.json)")
-    parser.add_argument("--json", type=Path, help="also write the report to this file")
-    parser.add_argument("--model", help="model bundle directory (default: the packaged one)")
+    add_json_argument(parser, "the report (also written to <out>/report.json)")
+    add_model_argument(parser)
     parser.add_argument("--threads", type=int, help="classifier CPU threads")
     parser.add_argument("--iou", type=float, default=0.3,
                         help="IoU at which a detection matches a truth box (default 0.3)")
@@ -42,16 +43,12 @@ def run(args) -> int:
         report = evaluate_bag(args.bag, args.out, topics=args.topics, truth_path=args.truth,
                               model=args.model, threads=args.threads, iou_threshold=args.iou,
                               progress=False if args.no_progress else None)
-    except FerError as exc:
-        print(f"fer-ros bag-eval: {exc}", file=sys.stderr)
-        return 2
-    text = json.dumps(report, indent=1) + "\n"
-    (args.out / "report.json").write_text(text, encoding="utf-8")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text, encoding="utf-8")
+    except FerError as exc:  # an unreadable bag, a missing topic or truth file, a bad model
+        return report_error("bag-eval", exc)
+    write_json(args.out / "report.json", report)
+    write_json(args.json, report)
     print(format_summary(report))
     if report["damage"]:
-        print(f"fer-ros bag-eval: {report['damage']}", file=sys.stderr)
-        return EXIT_DAMAGED
+        return report_error("bag-eval", f"{report['damage']} (results up to the damage)",
+                            EXIT_DAMAGED)
     return 0

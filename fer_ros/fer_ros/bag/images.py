@@ -11,6 +11,7 @@ import numpy as np
 
 from fer_ros.bag.typestore import COMPRESSED, IMAGE, typestore
 from fer_ros.core.errors import InputError
+from fer_ros.core.image import image_fields
 from fer_ros.ros.convert import compressed_to_bgr8, image_to_bgr8
 
 
@@ -37,11 +38,7 @@ def stamp_ns(msg_header) -> int:
 
 def raw_image_msg(frame: np.ndarray, stamp: int, frame_id: str):
     """uint8 BGR HxWx3 or gray HxW -> sensor_msgs/Image (bgr8 / mono8)."""
-    frame = np.ascontiguousarray(frame)
-    return typestore().types[IMAGE](
-        header=header(stamp, frame_id), height=frame.shape[0], width=frame.shape[1],
-        encoding="mono8" if frame.ndim == 2 else "bgr8", is_bigendian=0,
-        step=int(frame.strides[0]), data=frame.reshape(-1).view(np.uint8))
+    return typestore().types[IMAGE](header=header(stamp, frame_id), **image_fields(frame))
 
 
 def compressed_image_msg(frame: np.ndarray, stamp: int, frame_id: str, quality: int = 90):

@@ -28,11 +28,12 @@ import numpy as np
 from fer_ros.bag import truth as truth_io
 from fer_ros.bag.images import compressed_image_msg, raw_image_msg
 from fer_ros.bag.typestore import COMPRESSED, IMAGE, typestore
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
+from fer_ros.core.paths import shared_dir
 
 REPO = Path(__file__).resolve().parents[3]
-FER2013_CSV = REPO.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
+FER2013_CSV = shared_dir() / FER2013_RELATIVE
 DEFAULT_OUT = REPO / "fer_ros" / "data" / "sample" / "fer_sample"
-FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FRAME_ID = "camera_optical_frame"
 COMPRESSED_TOPIC = "/camera/image_raw/compressed"
 RAW_TOPIC = "/camera/image_raw"
@@ -78,13 +79,8 @@ class Appearance:
 
 def load_public_test(csv_path: Path) -> tuple[list[np.ndarray], list[int]]:
     """All FER2013 PublicTest faces (48x48 uint8) and label indices, in file order."""
-    from fer_ros.training.data import read_fer2013_rows  # numpy-only reader, shared with training
-    images, labels = [], []
-    for _, emotion, pixels, usage in read_fer2013_rows(csv_path):
-        if usage == "PublicTest":
-            images.append(pixels)
-            labels.append(emotion)
-    return images, labels
+    images, labels = sample_faces(csv_path, "PublicTest")
+    return images, labels.tolist()
 
 
 def _random_place(rng, spec: SampleSpec, lane: int) -> tuple[float, float, float]:
@@ -208,7 +204,7 @@ def ensure_sample(out: Path = DEFAULT_OUT, csv_path: Path = FER2013_CSV) -> tupl
         return out, truth_path
     if not Path(csv_path).is_file():
         raise FileNotFoundError(f"the sample bag {out} is missing and cannot be generated: "
-                                f"{csv_path} not found (../shared/datasets holds FER2013)")
+                                f"{csv_path} not found (set FER_ROS_SHARED to the folder holding datasets/fer2013)")
     if out.exists():  # a half-written bag from an interrupted run
         import shutil
         shutil.rmtree(out)

@@ -10,9 +10,11 @@ message, since DDS discovery takes seconds and earlier messages would be lost.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
+
+from fer_ros.core.cli_args import (EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_json_argument,
+                                   report_error, write_json)
 
 HELP = "publish a rosbag2's image topics live with the original timing (ros2 bag play stand-in)"
 
@@ -31,6 +33,7 @@ def add_arguments(parser) -> None:
                         help="publish topic FROM under the name TO")
     parser.add_argument("--wait-subscribers", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for a subscriber on each topic before playing")
+    add_json_argument(parser, "what was published (messages, topics, seconds, damage)")
 
 
 def parse_remaps(items: list[str]) -> dict[str, str]:
@@ -48,14 +51,12 @@ def run(args) -> int:
     from fer_ros.bag.reader import BagImageReader
     from fer_ros.core.errors import FerError
     if args.rate <= 0:
-        print(f"fer-ros bag-play: --rate must be > 0, got {args.rate}", file=sys.stderr)
-        return 2
+        return report_error("bag-play", f"--rate must be > 0, got {args.rate}", EXIT_USAGE)
     try:
         remaps = parse_remaps(args.remap)
         topics = BagImageReader(args.bag, args.topics, deserialize=False).topics
     except (FerError, ValueError) as exc:
-        print(f"fer-ros bag-play: {exc}", file=sys.stderr)
-        return 2
+        return report_error("bag-play", exc, EXIT_USAGE)
     import rclpy
     from rclpy.executors import ExternalShutdownException
     rclpy.init(args=None)
@@ -64,7 +65,7 @@ def run(args) -> int:
         player = Player(args, topics, remaps)
         return player.play()
     except (KeyboardInterrupt, ExternalShutdownException):
-        return 0
+        return EXIT_OK
     finally:
         if player is not None:
             player.node.destroy_node()
@@ -113,13 +114,15 @@ class Player:
             sent = self._play_once(reader)
             total += sent
             if reader.damage:
-                print(f"fer-ros bag-play: {reader.damage}", file=sys.stderr)
+                report_error("bag-play", f"{reader.damage} (played up to the damage)")
             if not self.args.loop or sent == 0:
                 break
         self.flush()
-        print(f"published {total} messages on {len(self.publishers)} topic(s) in "
-              f"{time.monotonic() - started:.1f} s")
-        return 3 if reader.damage else 0
+        seconds = time.monotonic() - started
+        print(f"published {total} messages on {len(self.publishers)} topic(s) in {seconds:.1f} s")
+        write_json(self.args.json, {"messages": total, "topics": sorted(self.publishers),
+                                    "seconds": round(seconds, 3), "damage": reader.damage})
+        return EXIT_PARTIAL if reader.damage else EXIT_OK
 
     def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until reliable subscribers acknowledged everything: exiting right after the

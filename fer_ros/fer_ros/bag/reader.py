@@ -60,7 +60,8 @@ class BagImageReader:
         self.path = Path(path)
         self.deserialize = deserialize
         if not self.path.exists():
-            raise BagError(f"bag {self.path} does not exist")
+            raise BagError(f"bag {self.path} does not exist; pass a rosbag2 directory or an "
+                           ".mcap file")
         self.requested = list(topics or [])
         self.damage: str | None = None
         self.salvaged = False

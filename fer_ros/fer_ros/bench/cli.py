@@ -12,7 +12,8 @@ Sections (each also sets its headline keys at the top level):
   4000x3000) at defaults against one full-resolution pass -> detection_recall;
 - node: the installed fer_node (its defaults) through real DDS (probe process -> fer_node
   process -> probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to
-  end), node_cpu_ms_per_frame_30fps (CPU time of the node process per frame while a 30 Hz
+  end; with --node-rep155 also node_rep155: REP-155 + vision_msgs outputs off / on),
+  node_cpu_ms_per_frame_30fps (CPU time of the node process per frame while a 30 Hz
   camera streams 3 faces);
 - peer: the `fer` PyPI package (Haar + mini-Xception, in .venv-peer) on the same frames as
   fer_ros -> peer_fer_fps, peer_fer_speed_ratio (fer_ros fps / fer fps), and both accuracies.
@@ -27,6 +28,8 @@ import time
 import traceback
 from pathlib import Path
 
+from fer_ros.core.cli_args import add_json_argument, add_model_argument, write_json
+
 HELP = "measure speed (core, node over DDS, recall, the fer package) into one JSON file"
 HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_fp32",
                  "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
@@ -37,13 +40,16 @@ NODE_KEYS = ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", type=Path, required=True, help="write the results here")
-    parser.add_argument("--bundle", help="model bundle (default: the packaged one, with its "
-                        "fp32 and INT8 networks)")
+    add_json_argument(parser, "the results (every section, machine info)", required=True)
+    add_model_argument(parser, "model bundle directory (its fp32 and INT8 networks); default: "
+                       "the installed default bundle")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
     parser.add_argument("--frames", type=int, default=200, help="timed frames per core case")
     parser.add_argument("--node-seconds", type=float, default=10.0,
                         help="length of each node phase (throughput, latency)")
+    parser.add_argument("--node-rep155", action="store_true",
+                        help="also run the node twice, REP-155 + vision_msgs outputs off and "
+                             "on -> node_rep155 section")
     parser.add_argument("--peer-frames", type=int, default=60,
                         help="frames for the fer-package comparison (3 faces each)")
     parser.add_argument("--peer-python", type=Path, help="interpreter with `fer` installed "
@@ -57,7 +63,7 @@ def add_arguments(parser) -> None:
 def _core(args, precision: str) -> dict:
     from fer_ros.bench.core_bench import run_core_benchmark
     frames, warmup = (5, 2) if args.tiny else (args.frames, 20)
-    return run_core_benchmark(args.bundle, face_counts=(1, 3, 10), frames=frames,
+    return run_core_benchmark(args.model, face_counts=(1, 3, 10), frames=frames,
                               warmup=warmup, threads=args.threads, detect_max_sides=(0,),
                               backend="auto", device="auto", precision=precision)
 
@@ -117,11 +123,14 @@ def run(args) -> int:
             results["node"] = run_node_benchmark(frames, seconds=seconds)
             for key in NODE_KEYS:
                 results[key] = results["node"][key]
+            if args.node_rep155:
+                from fer_ros.bench.node_bench import run_rep155_comparison
+                results["node_rep155"] = run_rep155_comparison(frames, seconds)
         _section(results, "node", NODE_KEYS, node)
     if "peer" not in args.skip:
         def peer():
             from fer_ros.bench.peer_compare import PEER_PYTHON, compare_with_peer
-            results["peer"] = compare_with_peer(args.bundle, 6 if args.tiny else args.peer_frames,
+            results["peer"] = compare_with_peer(args.model, 6 if args.tiny else args.peer_frames,
                                                 args.threads, args.peer_python or PEER_PYTHON)
             for key in ("peer_fer_fps", "peer_fer_speed_ratio", "peer_fer_null_reason"):
                 if key in results["peer"]:
@@ -129,8 +138,7 @@ def run(args) -> int:
         _section(results, "peer", ("peer_fer_fps", "peer_fer_speed_ratio"), peer)
     for name in args.skip:
         results[f"{name}_null_reason"] = "skipped with --skip"
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    write_json(args.json, results)
     print(json.dumps({k: results[k] for k in HEADLINE_KEYS}, indent=1))
     print(f"wrote {args.json}", file=sys.stderr)
     return 0

@@ -29,6 +29,8 @@ import numpy as np
 
 from fer_ros.bench import scenes
 from fer_ros.core.bundle import load_bundle
+from fer_ros.core import paths
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig, PipelineConfig
 from fer_ros.core.detect import make_detector
 from fer_ros.core.pipeline import Pipeline
@@ -147,8 +149,8 @@ def run_core_benchmark(bundle_path: str | Path | None = None, face_counts=(1, 3,
                        device: str = "cpu", precision: str = "auto") -> dict:
     """Measure the inference core; returns a JSON-ready dict (see module docstring)."""
     cv2.setNumThreads(threads)  # YuNet runs in OpenCV's DNN module: same thread budget
-    shared = Path(shared_dir) if shared_dir else scenes.find_shared_dir()
-    images, _ = scenes.fer2013_faces(shared / scenes.FER2013_RELATIVE, "PublicTest", 200)
+    shared = Path(shared_dir) if shared_dir else paths.shared_dir()
+    images, _ = sample_faces(shared / FER2013_RELATIVE, "PublicTest", 200)
     bundle = load_bundle(bundle_path)
     report = {"benchmark": "fer_ros core", "environment": _environment(threads),
               "model": {"name": bundle.name, "version": bundle.version,

@@ -22,6 +22,8 @@ import numpy as np
 from fer_ros.bench import scenes
 from fer_ros.core.bundle import load_bundle
 from fer_ros.core.classify import OnnxRuntimeBackend
+from fer_ros.core import paths
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
 from fer_ros.core.preprocess import face_to_tensor, preprocess_faces
@@ -48,8 +50,8 @@ def run_crop_margin_study(bundle_path=None, faces: int = 300, margins=MARGINS,
                           detector: DetectorConfig | None = None, threads: int = 2) -> dict:
     bundle = load_bundle(bundle_path)
     backend = OnnxRuntimeBackend(bundle, "cpu", threads)
-    csv_path = scenes.find_shared_dir() / scenes.FER2013_RELATIVE
-    images, labels = scenes.fer2013_faces(csv_path, "PublicTest", faces)
+    csv_path = paths.shared_dir() / FER2013_RELATIVE
+    images, labels = sample_faces(csv_path, "PublicTest", faces)
     spec = bundle.input_spec
     direct = backend.infer(np.stack([face_to_tensor(im, spec) for im in images])).argmax(1)
     cases = detected_faces(images, labels, make_detector(detector or DetectorConfig()))

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 from fer_ros.bench import scenes
+from fer_ros.core import paths
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
 
@@ -59,8 +61,8 @@ def _detectors(settings: dict) -> dict:
 
 def run_detect_rate(faces: int = 150, sizes=SIZES, settings=None, large=LARGE,
                     large_faces: int = 10) -> dict:
-    shared = scenes.find_shared_dir()
-    images, _ = scenes.fer2013_faces(shared / scenes.FER2013_RELATIVE, "PublicTest", faces)
+    shared = paths.shared_dir()
+    images, _ = sample_faces(shared / FER2013_RELATIVE, "PublicTest", faces)
     detectors = _detectors(settings or SETTINGS)
     report = {"faces": len(images), "reference": REFERENCE, "per_setting": {}}
     for name, detector in detectors.items():

@@ -138,8 +138,9 @@ def _percentile(values, q) -> float | None:
 
 def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
                        latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
-                       camera_rate_hz: float = 30.0) -> dict:
-    """Start fer_node, measure; returns JSON-ready results (raises RuntimeError on failure)."""
+                       camera_rate_hz: float = 30.0, parameters: dict | None = None) -> dict:
+    """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
+    results (raises RuntimeError on failure)."""
     _isolate_dds()
     exe, params, profile = installed_node()
     if profile is not None:  # both processes need it: shared-memory transport for big images
@@ -147,7 +148,8 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
     import rclpy
     log = tempfile.TemporaryFile("w+")
     node = subprocess.Popen([str(exe), "--ros-args", "--params-file", str(params), "-r",
-                             f"__ns:={NAMESPACE}", "-r", f"image:={IMAGE_TOPIC}"],
+                             f"__ns:={NAMESPACE}", "-r", f"image:={IMAGE_TOPIC}",
+                             *_parameter_args(parameters or {})],
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -194,6 +196,7 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
             **budget,
             "in_process_costs": costs,
+            "parameters": parameters or {},
         }
     finally:
         if node.poll() is None:
@@ -203,6 +206,69 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             except subprocess.TimeoutExpired:
                 node.kill()
                 node.wait()
+        rclpy.try_shutdown(context=context)
+
+
+def _parameter_args(parameters: dict) -> list[str]:
+    args = []
+    for name, value in parameters.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        args += ["-p", f"{name}:={text}"]
+    return args
+
+
+#: the node's REP-155 (hri) and vision_msgs outputs, for the on/off comparison
+REP155_OUTPUTS = ("hri.enabled", "detections.enabled")
+
+
+def run_rep155_comparison(frames, seconds: float) -> dict:
+    """node_dds_fps with the REP-155 and vision_msgs outputs off, then on (nobody subscribes
+    to them: this is the cost of building and publishing, which the node pays regardless)."""
+    runs = {state: run_node_benchmark(frames, seconds=seconds, parameters={
+        name: state == "on" for name in REP155_OUTPUTS}) for state in ("off", "on")}
+    return {"node_dds_fps_rep155_off": runs["off"]["node_dds_fps"],
+            "node_dds_fps_rep155_on": runs["on"]["node_dds_fps"],
+            **output_cost_ms(frames),
+            "node_latency_ms_p50_rep155_off": runs["off"]["node_latency_ms_p50"],
+            "node_latency_ms_p50_rep155_on": runs["on"]["node_latency_ms_p50"],
+            "runs": runs}
+
+
+def output_cost_ms(frames, repeats: int = 200) -> dict:
+    """In this process, ms per frame to build and publish the REP-155 and vision_msgs
+    messages of the pipeline's result on ``frames[0]`` (steadier than the fps difference
+    on a busy machine), beside the pipeline's own ms per frame."""
+    import rclpy
+    from std_msgs.msg import Header
+    from fer_ros.core.pipeline import Pipeline
+    from fer_ros.ros.detections import DetectionsOutput
+    from fer_ros.ros.hri_output import HriOutput
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    pipeline = Pipeline()
+    try:
+        node = rclpy.create_node("fer_bench_outputs", context=context)
+        result = pipeline.process(frames[0])
+        start = time.perf_counter()
+        for _ in range(10):
+            result = pipeline.process(frames[0])
+        pipeline_ms = (time.perf_counter() - start) * 100.0
+        hri = HriOutput(node, f"{NAMESPACE}/humans/faces", pipeline.labels)
+        detections = DetectionsOutput(node, pipeline.labels)
+        header, shape, ids = Header(frame_id="bench_camera"), frames[0].shape, \
+            pipeline.live_track_ids()
+        costs = {}
+        for name, publish in (("hri", lambda: hri.publish(result, header, shape, ids)),
+                              ("detections", lambda: detections.publish(result, header, shape))):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                publish()
+            costs[f"{name}_publish_ms_per_frame"] = round(
+                (time.perf_counter() - start) * 1000.0 / repeats, 3)
+        return {**costs, "faces_per_frame": len(result.faces),
+                "pipeline_ms_per_frame": round(pipeline_ms, 2)}
+    finally:
+        pipeline.close()
         rclpy.try_shutdown(context=context)
 
 

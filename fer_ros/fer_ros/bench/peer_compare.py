@@ -18,6 +18,8 @@ import numpy as np
 from fer_ros.bag.truth import TruthFace, TruthScore
 from fer_ros.bench import scenes
 from fer_ros.bench.core_bench import network_precision
+from fer_ros.core import paths
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import PipelineConfig
 from fer_ros.core.pipeline import Pipeline
 from fer_ros.core.types import Box
@@ -30,13 +32,13 @@ FACES_PER_FRAME = 3
 
 def labelled_scenes(count: int, shared: Path | None = None) -> list:
     """``count`` VGA scenes of 3 distinct labelled PublicTest faces each."""
-    shared = shared or scenes.find_shared_dir()
-    images, labels = scenes.fer2013_faces(shared / scenes.FER2013_RELATIVE, "PublicTest",
-                                          count * FACES_PER_FRAME)
+    shared = shared or paths.shared_dir()
+    images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest",
+                                  count * FACES_PER_FRAME)
     out = []
     for i in range(count):
         pick = slice(i * FACES_PER_FRAME, (i + 1) * FACES_PER_FRAME)
-        names = [scenes.FER2013_LABELS[int(k)] for k in labels[pick]]
+        names = [FER2013_LABELS[int(k)] for k in labels[pick]]
         out.append(scenes.compose_frame(images[pick], names, (640, 480), (110, 170), seed=i))
     return out
 
@@ -101,7 +103,7 @@ def compare_with_peer(bundle, frames_count: int = 60, threads: int = 2,
                       python: Path = PEER_PYTHON) -> dict:
     frames = labelled_scenes(frames_count)
     ours = run_ours(frames, bundle, threads)
-    peer = run_peer(frames, scenes.FER2013_LABELS, python, threads)
+    peer = run_peer(frames, FER2013_LABELS, python, threads)
     result = {"frames": frames_count, "faces_per_frame": FACES_PER_FRAME,
               "frame": "640x480, FER2013 PublicTest faces", "fer_ros": ours, "peer_fer": peer}
     if "error" in peer:

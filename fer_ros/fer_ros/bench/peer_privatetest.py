@@ -117,12 +117,12 @@ def main(argv=None) -> int:
         _worker(args[0], args[1], use_tflite="--keras" not in args)
         return 0
     args = parser.parse_args(argv)
-
-    from fer_ros.bench import scenes
-    data = args.data or scenes.find_shared_dir() / scenes.FER2013_RELATIVE
-    faces, labels = scenes.fer2013_faces(data, "PrivateTest", limit=10**6)
+    from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
+    from fer_ros.core.paths import shared_dir
+    data = args.data or shared_dir() / FER2013_RELATIVE
+    faces, labels = sample_faces(data, "PrivateTest")
     peer = run_peer(np.stack(faces), not args.keras, args.peer_python)
-    report = score(peer, [scenes.FER2013_LABELS[int(k)] for k in labels], scenes.FER2013_LABELS)
+    report = score(peer, [FER2013_LABELS[int(k)] for k in labels], FER2013_LABELS)
     model = "emotion_model.hdf5 (keras)" if args.keras else "emotion_model_quantized.tflite"
     report.update(backend=f"fer {peer['fer_version']} / tensorflow {peer['tensorflow_version']}"
                           f" (cpu, one face per call)",

@@ -2,7 +2,7 @@
 
 Used by the benchmarks and (through ``fer_ros/test/faces.py``) by the tests:
 
-    images, labels = fer2013_faces(csv_path, "PublicTest", limit=200)
+    images, labels = sample_faces(csv_path, "PublicTest", 200)   # fer_ros.core.fer2013
     scene = compose_frame(images[:3], labels[:3], frame_size=(640, 480), seed=1)
     scene.image, scene.boxes, scene.labels   # BGR frame, true face squares, their labels
 
@@ -12,8 +12,6 @@ from the shared folder and never copied into the package.
 """
 from __future__ import annotations
 
-import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,46 +21,7 @@ import numpy as np
 from fer_ros.core.errors import InputError
 from fer_ros.core.types import Box
 
-FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-FER2013_RELATIVE = Path("datasets/fer2013/fer2013.csv.gz")
 CKPLUS_RELATIVE = Path("datasets/ckplus48/CK+48")
-
-
-def find_shared_dir() -> Path:
-    """$FER_ROS_SHARED, else ``shared`` beside the source checkout, else ../shared of the cwd."""
-    configured = os.environ.get("FER_ROS_SHARED")
-    if configured:
-        return Path(configured).resolve()
-    beside_repo = Path(__file__).resolve().parents[3].parent / "shared"
-    if beside_repo.is_dir():
-        return beside_repo
-    return (Path.cwd().parent / "shared").resolve()
-
-
-def fer2013_faces(csv_path: str | Path, split: str = "Training",
-                  limit: int = 200) -> tuple[list, np.ndarray]:
-    """The first ``limit`` faces of a FER2013 ``Usage`` split: (48x48 uint8 list, int labels).
-
-    Stops reading once ``limit`` rows are found (the csv is ~300 MB unzipped)."""
-    csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(f"FER2013 csv {csv_path} not found; set FER_ROS_SHARED to the folder "
-                         f"holding {FER2013_RELATIVE}")
-    images, labels = [], []
-    suffix = "," + split
-    opener = gzip.open if csv_path.suffix == ".gz" else open
-    with opener(csv_path, "rt", encoding="utf-8") as handle:
-        next(handle)  # header
-        for line in handle:
-            line = line.rstrip("\r\n")
-            if not line.endswith(suffix):  # cheap skip before parsing 2304 numbers
-                continue
-            emotion, pixels, _ = line.split(",")
-            images.append(np.array(pixels.split(), np.uint8).reshape(48, 48))
-            labels.append(int(emotion))
-            if len(images) >= limit:
-                break
-    return images, np.asarray(labels, np.int64)
 
 
 def ckplus_faces(folder: str | Path, per_class: int = 10) -> tuple[list, list]:

@@ -163,10 +163,7 @@ def _input_spec(inp: dict, where: str) -> InputSpec:
         raise ModelError(f"{where}: input layout/dtype {layout}/{dtype} not supported; "
                          "fer_ros feeds NCHW float32")
     try:
-        return InputSpec(size=int(inp["size"]), channels=int(inp["channels"]),
-                         mean=tuple(float(v) for v in inp["mean"]),
-                         std=tuple(float(v) for v in inp["std"]),
-                         crop_margin=float(inp.get("crop_margin", 0.0)))
+        return InputSpec.from_dict(inp)
     except KeyError as exc:
         raise ModelError(f"{where}: input is missing {exc}; needs size, channels, mean, std")
     except (TypeError, ValueError, InputError) as exc:

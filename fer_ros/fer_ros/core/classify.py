@@ -1,26 +1,27 @@
-"""Emotion classification backends (ONNX Runtime, PyTorch) and the ``auto`` selection.
+"""Emotion classification backends (ONNX Runtime) and the ``auto`` selection.
 
     backend = select_backend(config.classifier, bundle)   # logs what it chose and why
     probs = backend.infer(batch)                           # (N, C, H, W) -> (N, K)
 
 ``TensorRTBackend`` lives in :mod:`fer_ros.core.tensorrt_backend` and is imported
-only when asked for (or tried by ``auto``), so neither TensorRT nor torch is needed
+only when asked for (or tried by ``auto``); ``torch`` is a plugin backend
+(:mod:`fer_ros.training.torch_backend`), so neither TensorRT nor torch is needed
 to run on CPU.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import logging
 import threading
-from pathlib import Path
 
 import numpy as np
 
-from fer_ros.core.backend import ClassifierBackend, check_batch, softmax
+from fer_ros.core.backend import (ClassifierBackend, check_batch, plugin_backend, run_chunked,
+                                  softmax)
 from fer_ros.core.bundle import Bundle
 from fer_ros.core.config import ClassifierConfig
 from fer_ros.core.errors import ConfigError, FerError, ModelError
+from fer_ros.core.ort_session import ort_session
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ ORT_PROVIDERS = {
 }
 
 
-class _ChunkedBackend(ClassifierBackend):
+class ChunkedBackend(ClassifierBackend):
     """Shared batch checking, chunking by ``max_batch`` and output validation."""
 
     def __init__(self, bundle: Bundle, max_batch: int) -> None:
@@ -43,9 +44,7 @@ class _ChunkedBackend(ClassifierBackend):
         batch = check_batch(batch, spec.channels, spec.size)
         if len(batch) == 0:
             return np.zeros((0, self.bundle.num_classes), np.float32)
-        parts = [self._run(batch[i:i + self.max_batch])
-                 for i in range(0, len(batch), self.max_batch)]
-        probs = np.concatenate(parts).astype(np.float32, copy=False)
+        probs = run_chunked(self._run, batch, self.max_batch).astype(np.float32, copy=False)
         if probs.shape != (len(batch), self.bundle.num_classes):
             raise ModelError(f"{self.bundle.network_path}: network returned shape {probs.shape}, "
                              f"expected ({len(batch)}, {self.bundle.num_classes}); "
@@ -56,7 +55,7 @@ class _ChunkedBackend(ClassifierBackend):
         raise NotImplementedError
 
 
-class OnnxRuntimeBackend(_ChunkedBackend):
+class OnnxRuntimeBackend(ChunkedBackend):
     """ONNX Runtime session on CPU, CUDA or the TensorRT execution provider."""
 
     def __init__(self, bundle: Bundle, device: str = "cpu", threads: int = 2,
@@ -75,21 +74,9 @@ class OnnxRuntimeBackend(_ChunkedBackend):
         if first not in available:
             raise ModelError(f"onnxruntime has no {first} (available: {available}); "
                              "install onnxruntime-gpu with matching CUDA, or use device cpu")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # No busy-waiting between calls: on a robot other nodes share the cores, and a
-        # spinning pool doubled CPU time for the same latency in our measurements.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(bundle.network_path), options,
-                                                providers=wanted)
-        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
-            raise ModelError(f"{bundle.network_path}: onnxruntime cannot load the network "
-                             f"({type(exc).__name__}: {exc}); the file is corrupt or not "
-                             "ONNX: re-export the bundle") from None
+        self.session = ort_session(bundle.network_path, threads, wanted,
+                                   f"network of bundle {bundle.path}",
+                                   "the file is corrupt or not ONNX: re-export the bundle")
         inp, out = self.session.get_inputs(), self.session.get_outputs()
         if len(inp) != 1 or len(out) != 1:
             raise ModelError(f"{bundle.network_path}: expected 1 input and 1 output, got "
@@ -103,50 +90,6 @@ class OnnxRuntimeBackend(_ChunkedBackend):
 
     def _run(self, chunk: np.ndarray) -> np.ndarray:
         return self.session.run([self.bundle.output_name], {self.bundle.input_name: chunk})[0]
-
-
-class TorchBackend(_ChunkedBackend):
-    """A fer_ros training checkpoint run with PyTorch (only when torch is installed)."""
-
-    def __init__(self, bundle: Bundle, checkpoint: str | Path, device: str = "cpu",
-                 threads: int = 2, max_batch: int = 16) -> None:
-        super().__init__(bundle, max_batch)
-        try:
-            import torch
-            from fer_ros.training.checkpoint import load_checkpoint
-            from fer_ros.training.models import create_model
-        except ImportError as exc:
-            raise ModelError(f"backend torch needs PyTorch ({exc}); install torch or use "
-                             "backend onnxruntime") from None
-        path = Path(checkpoint)
-        try:
-            state = load_checkpoint(path)
-            cfg, labels = state["config"], tuple(state["labels"])
-        except FileNotFoundError:
-            raise ModelError(f"checkpoint {path} does not exist; set classifier.checkpoint "
-                             "to a fer_ros training checkpoint (best.pt)") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"checkpoint {path} cannot be used ({exc}); it is corrupt or "
-                             "not a fer_ros training checkpoint") from None
-        if labels != bundle.labels:
-            raise ModelError(f"checkpoint {path} labels {list(labels)} differ from bundle "
-                             f"{bundle.path} labels {list(bundle.labels)}; use the bundle "
-                             "exported from this checkpoint")
-        self.torch = torch
-        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-        self.device = torch.device("cuda" if use_cuda else "cpu")
-        torch.set_num_threads(threads)
-        model = create_model(cfg["arch"], len(labels), cfg.get("channels", 1),
-                             cfg.get("stem", "standard"), cfg.get("head", "linear"),
-                             cfg.get("dropout", 0.0))
-        model.load_state_dict(state["model"])
-        self.model = model.eval().to(self.device)
-        self.bundle = dataclasses.replace(bundle, softmax_applied=False)  # module gives logits
-        self.name = f"torch-{self.device.type}"
-
-    def _run(self, chunk: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
-            return self.model(self.torch.from_numpy(chunk).to(self.device)).cpu().numpy()
 
 
 def _ort_providers() -> list[str]:
@@ -200,16 +143,6 @@ class _SoftmaxAfter(ClassifierBackend):
         self.inner.close()
 
 
-def _torch_checkpoint(config: ClassifierConfig, bundle: Bundle) -> Path:
-    if config.checkpoint:
-        return Path(config.checkpoint)
-    source = bundle.metadata.get("training", {}).get("source_checkpoint")
-    if not source:
-        raise ConfigError("backend torch needs classifier.checkpoint (a training .pt file); "
-                          f"bundle {bundle.path} names no training.source_checkpoint")
-    return Path(source)
-
-
 def choose_precision(config: ClassifierConfig, bundle: Bundle, gpu: bool) -> tuple[str, str]:
     """(network precision, why): ``auto`` is int8 on CPU when the bundle has it, else fp32;
     fp16 on a GPU (TensorRT) ."""
@@ -242,10 +175,10 @@ def select_backend(config: ClassifierConfig, bundle: Bundle) -> ClassifierBacken
     if kind == "onnxruntime":
         ort_device = "cuda" if device == "cuda" else "cpu"
         return _ort(bundle, ort_device, config, ort_device == "cuda", "configured")
-    if kind == "torch":
-        log.info("classifier backend torch (configured)")
-        return TorchBackend(bundle, _torch_checkpoint(config, bundle), device,
-                            config.threads, config.max_batch)
+    plugin = plugin_backend(kind)
+    if plugin is not None:
+        log.info("classifier backend %s (configured)", kind)
+        return plugin(config, bundle)
     if kind == "tensorrt":
         precision, why = choose_precision(config, bundle, gpu=True)
         backend, reason = _try_tensorrt(config, bundle, precision)

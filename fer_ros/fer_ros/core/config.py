@@ -16,7 +16,7 @@ from fer_ros.core.errors import ConfigError
 DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "fp16", "int8")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")  # auto: the network by device (classify.py)
 TTA_MODES = ("none", "flip")
 
 

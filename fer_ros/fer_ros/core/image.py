@@ -40,6 +40,28 @@ _ENCODINGS = {
     "yuyv": (np.uint8, 2, cv2.COLOR_YUV2BGR_YUY2),
 }
 SUPPORTED_ENCODINGS = tuple(sorted(_ENCODINGS))
+
+
+def pixel_layout(encoding: str) -> tuple[np.dtype, int] | None:
+    """(dtype, channels) of one pixel of ``encoding`` (case-insensitive), None if unknown."""
+    entry = _ENCODINGS.get(str(encoding).strip().lower())
+    return None if entry is None else (np.dtype(entry[0]), entry[1])
+
+
+def image_fields(image: np.ndarray) -> dict:
+    """uint8 BGR HxWx3 or gray HxW -> the fields of a sensor_msgs/Image (bgr8 / mono8).
+
+    ``data`` is a flat uint8 array; the ROS and the bag writers wrap it as each needs.
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) \
+            or (image.ndim == 3 and image.shape[2] != 3):
+        raise InputError(f"expected a uint8 HxW or HxWx3 image, got "
+                         f"{getattr(image, 'dtype', type(image).__name__)} "
+                         f"{getattr(image, 'shape', '')}")
+    image = np.ascontiguousarray(image)
+    return {"height": int(image.shape[0]), "width": int(image.shape[1]),
+            "encoding": "mono8" if image.ndim == 2 else "bgr8", "is_bigendian": 0,
+            "step": int(image.strides[0]), "data": image.reshape(-1)}
 DEPTH16_MODES = ("scale", "normalize")
 
 

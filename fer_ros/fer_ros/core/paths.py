@@ -1,4 +1,5 @@
-"""Where the packaged model files live: the source tree, then the ament share directory."""
+"""Where files live: the packaged models (source tree, then the ament share directory) and
+the shared data folder (`FER_ROS_SHARED`)."""
 from __future__ import annotations
 
 import os
@@ -39,3 +40,19 @@ def find_model_file(relative: str) -> Path:
     raise ModelError(f"packaged model file {relative!r} not found; looked in: "
                      f"{', '.join(tried)}. Build and source the workspace "
                      "(colcon build; source install/setup.bash) or pass an explicit path")
+
+
+def shared_dir() -> Path:
+    """The shared data folder (datasets, peer models): the one rule every tool and test uses.
+
+    ``$FER_ROS_SHARED`` when set; else ``shared`` beside the source checkout (this file is
+    ``<checkout>/fer_ros/fer_ros/core/paths.py``); else ``../shared`` from the working
+    directory (a colcon-installed copy of this file is not inside the checkout).
+    """
+    configured = os.environ.get("FER_ROS_SHARED")
+    if configured:
+        return Path(configured).resolve()
+    beside_checkout = Path(__file__).resolve().parents[3].parent / "shared"
+    if beside_checkout.is_dir():
+        return beside_checkout
+    return (Path.cwd().parent / "shared").resolve()

@@ -101,7 +101,7 @@ class Pipeline:
     def _process(self, image: np.ndarray) -> FrameResult:
         timings = {}
         start = t = time.perf_counter()
-        detections, dropped = self.detector.detect(image)
+        detections, dropped = self.detector.detect_checked(image)  # process() checked it
         timings["detect"] = _ms(t)
         if dropped:
             log.debug("%d faces above max_faces=%d were dropped", dropped,
@@ -123,10 +123,32 @@ class Pipeline:
         t = time.perf_counter()
         batch = preprocess_faces(image, [b.as_tuple() for b in boxes], self.bundle.input_spec)
         timings["preprocess"] = _ms(t)
+        return self._classify_batch(batch, timings)
+
+    def classify_crops(self, crops: list[np.ndarray], timings: dict | None = None) -> np.ndarray:
+        """Probabilities (N, K) for images that each show one face already cut out (e.g. a
+        ROS4HRI detector's /humans/faces/<id>/aligned): the whole image is the face box,
+        through the same preprocessing as detected faces."""
+        timings = {} if timings is None else timings
+        t = time.perf_counter()
+        spec = self.bundle.input_spec
+        crops = [check_frame(c) for c in crops]
+        batch = np.concatenate(
+            [preprocess_faces(c, [(0, 0, c.shape[1], c.shape[0])], spec) for c in crops]) \
+            if crops else np.empty((0, spec.channels, spec.size, spec.size), np.float32)
+        timings["preprocess"] = _ms(t)
+        return self._classify_batch(batch, timings)
+
+    def _classify_batch(self, batch: np.ndarray, timings: dict) -> np.ndarray:
         t = time.perf_counter()
         probs = self._infer(batch)
         timings["classify"] = _ms(t)
         return probs
+
+    def live_track_ids(self) -> list[int]:
+        """Ids the tracker still follows (seen within ``max_missed`` frames)."""
+        with self._lock:
+            return [track.track_id for track in self.tracker.tracks]
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature."""

@@ -45,6 +45,22 @@ class InputSpec:
         if not 0.0 <= self.crop_margin <= 1.0:
             raise InputError(f"crop_margin must be in [0, 1], got {self.crop_margin}")
 
+    def to_dict(self) -> dict:
+        """The JSON form stored in checkpoints and in model.json's ``input`` section."""
+        return {"size": self.size, "channels": self.channels, "mean": list(self.mean),
+                "std": list(self.std), "crop_margin": self.crop_margin}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "InputSpec":
+        """Inverse of :meth:`to_dict`; extra keys (name, layout, dtype) are ignored.
+
+        KeyError names a missing field; InputError a value out of range.
+        """
+        return cls(size=int(values["size"]), channels=int(values["channels"]),
+                   mean=tuple(float(v) for v in values["mean"]),
+                   std=tuple(float(v) for v in values["std"]),
+                   crop_margin=float(values.get("crop_margin", 0.0)))
+
 
 def square_crop(image: np.ndarray, box: tuple[float, float, float, float],
                 margin: float) -> np.ndarray:

@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 
 from fer_ros.core.config import DetectorConfig
-from fer_ros.core.detect import FaceDetector, yunet_model_path
+from fer_ros.core.detector_base import FaceDetector, yunet_model_path
 from fer_ros.core.errors import ModelError
+from fer_ros.core.ort_session import ort_session
 
 STRIDES = (8, 16, 32)
 PAD_TO = 32
@@ -51,19 +52,9 @@ class YuNetOrtDetector(FaceDetector):
 
     def __init__(self, config: DetectorConfig) -> None:
         super().__init__(config)
-        import onnxruntime as ort
-
         path = yunet_model_path(config)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(path), options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises its own exception types
-            raise ModelError(f"YuNet model {path} cannot be loaded ({type(exc).__name__}); "
-                             "the file is corrupt or not a YuNet ONNX model: re-copy it") from None
+        self._session = ort_session(path, config.threads, what="YuNet model",
+                                    fix="the file is corrupt or not a YuNet ONNX model: re-copy it")
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()]
         missing = {f"{h}_{s}" for h in ("cls", "obj", "bbox") for s in STRIDES} - set(

@@ -26,6 +26,18 @@ def face_row(file: str, frame: int, face: FaceEmotion, labels: Sequence[str]) ->
     }
 
 
+def csv_header(labels: Sequence[str]) -> list[str]:
+    """The fixed columns, then one ``score_<label>`` per class."""
+    return [*FIXED_COLUMNS, *(f"score_{n}" for n in labels)]
+
+
+def csv_cells(row: dict, labels: Sequence[str]) -> list:
+    """One :func:`face_row` as CSV cells in the order of :func:`csv_header`."""
+    x, y, w, h = row["box"]
+    return [row["file"], row["frame"], x, y, w, h, row["detector_score"], row["track_id"],
+            row["label"], row["confidence"], *(row["scores"][n] for n in labels)]
+
+
 class CsvRows:
     """Streams rows to a CSV file: the fixed columns, then one ``score_<label>`` per class."""
 
@@ -34,13 +46,10 @@ class CsvRows:
         self._file = open(path, "w", newline="", encoding="utf-8")
         self._labels = list(labels)
         self._writer = csv.writer(self._file)
-        self._writer.writerow([*FIXED_COLUMNS, *(f"score_{n}" for n in self._labels)])
+        self._writer.writerow(csv_header(self._labels))
 
     def write(self, row: dict) -> None:
-        x, y, w, h = row["box"]
-        self._writer.writerow([row["file"], row["frame"], x, y, w, h, row["detector_score"],
-                               row["track_id"], row["label"], row["confidence"],
-                               *(row["scores"][n] for n in self._labels)])
+        self._writer.writerow(csv_cells(row, self._labels))
 
     def close(self) -> None:
         self._file.close()

@@ -15,21 +15,9 @@ import numpy as np
 
 from fer_ros.core.emotion_array import MessageTypes, build_emotion_array
 from fer_ros.core.errors import InputError
-from fer_ros.core.image import check_frame, to_bgr8
+from fer_ros.core.image import (SUPPORTED_ENCODINGS, check_size, image_fields, pixel_layout,
+                                to_bgr8)
 
-# Byte layout of each encoding in a message: encoding -> (dtype, channels). Which
-# encodings exist and how they become BGR is core.image's business; this table only says
-# how many bytes a pixel takes, to cut rows out of ``data``.
-_U8, _U16 = np.dtype(np.uint8), np.dtype(np.uint16)
-PIXEL_LAYOUTS: dict[str, tuple[np.dtype, int]] = {
-    "mono8": (_U8, 1), "8uc1": (_U8, 1),
-    "bgr8": (_U8, 3), "rgb8": (_U8, 3), "8uc3": (_U8, 3),
-    "bgra8": (_U8, 4), "rgba8": (_U8, 4), "8uc4": (_U8, 4),
-    "mono16": (_U16, 1), "16uc1": (_U16, 1),
-    "bgr16": (_U16, 3), "rgb16": (_U16, 3), "16uc3": (_U16, 3),
-    "bgra16": (_U16, 4), "rgba16": (_U16, 4),
-    "uyvy": (_U8, 2), "yuv422": (_U8, 2), "yuyv": (_U8, 2), "yuv422_yuy2": (_U8, 2),
-}
 
 
 class MessageError(InputError):
@@ -51,11 +39,12 @@ def image_to_array(msg) -> np.ndarray:
     big-endian 16-bit data is converted to native byte order.
     """
     encoding = msg.encoding
-    if encoding.lower() not in PIXEL_LAYOUTS:
+    layout = pixel_layout(encoding)  # the encodings table is core.image's
+    if layout is None:
         raise MessageError(
             f"image encoding {encoding!r} is not supported; publish one of "
-            f"{', '.join(sorted(PIXEL_LAYOUTS))} (or CompressedImage jpeg/png)")
-    dtype, channels = PIXEL_LAYOUTS[encoding.lower()]
+            f"{', '.join(SUPPORTED_ENCODINGS)} (or CompressedImage jpeg/png)")
+    dtype, channels = layout
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise MessageError(f"image is empty ({width}x{height}); the camera sent no pixels")
@@ -93,26 +82,20 @@ def compressed_to_bgr8(msg) -> np.ndarray:
         raise MessageError(
             f"compressed image of {data.size} bytes (format {msg.format!r}) could not be "
             "decoded; send a valid jpeg or png (image_transport 'compressed')")
-    return check_frame(image)
+    check_size(image.shape[0], image.shape[1], "compressed image")  # imdecode gives uint8 BGR
+    return image
 
 
 def array_to_image(image: np.ndarray, header=None, image_cls=None):
     """uint8 BGR HxWx3 or gray HxW -> sensor_msgs/Image (bgr8 / mono8)."""
     if image_cls is None:
         from sensor_msgs.msg import Image as image_cls  # noqa: N813
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (
-            image.ndim == 3 and image.shape[2] != 3):
-        raise InputError(f"expected uint8 HxW or HxWx3 image, got {image.dtype} {image.shape}")
-    image = np.ascontiguousarray(image)
-    msg = image_cls()
+    fields = image_fields(image)
+    # array.array('B') is taken as-is by the generated setter (bytes would be checked per item).
+    fields["data"] = array.array("B", fields["data"].tobytes())
+    msg = image_cls(**fields)
     if header is not None:
         msg.header = header
-    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
-    msg.encoding = "mono8" if image.ndim == 2 else "bgr8"
-    msg.is_bigendian = 0
-    msg.step = int(image.strides[0])
-    # array.array('B') is taken as-is by the generated setter (bytes would be checked per item).
-    msg.data = array.array("B", image.tobytes())
     return msg
 
 

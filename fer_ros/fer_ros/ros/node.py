@@ -30,11 +30,15 @@ from fer_ros.core.config import PipelineConfig
 from fer_ros.core.errors import ConfigError, FerError, InputError
 from fer_ros.core.pipeline import Pipeline
 from fer_ros.ros import params, qos
+from fer_ros.ros.outputs import FaceOutputs
 from fer_ros.ros.convert import array_to_image, compressed_to_bgr8, image_to_bgr8, \
     result_to_msg
 from fer_ros.ros.diagnostics import FrameStats, Limits, assess, to_status
+from fer_ros.ros.hri_input import FaceCrops
 
 LOG_THROTTLE_S = 5.0
+IDLE_WAIT_S = 0.2    # the worker checks for shutdown at least this often
+HRI_GATHER_S = 0.1   # input.source hri: the most a face image waits for its frame's others
 
 
 @dataclass
@@ -66,11 +70,14 @@ class FerNode(Node):
         self.emotions_pub = self.create_publisher(EmotionArray, "emotions", 10)
         self.annotated_pub = self.create_publisher(Image, "~/annotated", 1)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.outputs = FaceOutputs(self, self.config, self.pipeline, self._on_face_image)
         self.image_topic = self.resolve_topic_name("image")
         # image_transport convention: the compressed stream is <image topic>/compressed.
         self._inputs = {self.image_topic: (Image, False)}
         if self.config.compressed:
             self._inputs[self.image_topic + "/compressed"] = (CompressedImage, True)
+        if self.outputs.hri_input is not None:  # faces come from a ROS4HRI detector
+            self._inputs, self.image_topic = {}, self.outputs.hri_input.tracked_topic
         self._subscriptions_by_topic: dict[str, object] = {}
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -92,7 +99,7 @@ class FerNode(Node):
         if unknown:
             self.get_logger().warning(
                 f"ignoring unknown parameters {unknown}; the valid names are in "
-                "config/fer.yaml (python -m fer_ros.ros.params lists them)")
+                "config/fer.yaml and the parameter table of docs/node.md")
 
     # ----- inputs -------------------------------------------------------------------------
 
@@ -151,14 +158,44 @@ class FerNode(Node):
         if last is not None and seq > last + 1:
             self.stats.lost(now, seq - last - 1)
 
+    def _on_face_image(self, rep_id: str, msg) -> None:
+        """input.source hri: keep the newest image of each face for the worker
+        (``msg`` None: faces left; wake the worker to remove their topics)."""
+        now = time.monotonic()
+        with self._wake:
+            if self._pending is None:
+                self._pending = PendingFrame(FaceCrops(), False, now)
+            if msg is not None:
+                self.stats.arrived(now)
+                if self._pending.msg.add(rep_id, msg, now):
+                    self.stats.dropped(now)
+            if msg is None or self._ready(self._pending):
+                self._wake.notify()
+
+    def _ready(self, frame: PendingFrame | None) -> bool:
+        """A camera frame is ready at once; face images once every tracked face has one, so
+        a frame's faces go out in one EmotionArray, or after HRI_GATHER_S (an image that
+        never comes must not hold back the others)."""
+        if frame is None or not isinstance(frame.msg, FaceCrops):
+            return frame is not None
+        return frame.msg.complete(self.outputs.hri_input.ids) or \
+            time.monotonic() - frame.arrival >= HRI_GATHER_S
+
     # ----- worker -------------------------------------------------------------------------
 
     def _take_newest(self) -> PendingFrame | None:
         with self._wake:
-            if self._pending is None:
-                self._wake.wait(timeout=0.2)
+            if not self._ready(self._pending):
+                self._wake.wait(timeout=self._wait_s())
+            if not self._ready(self._pending):
+                return None
             frame, self._pending = self._pending, None
             return frame
+
+    def _wait_s(self) -> float:
+        if self._pending is None:
+            return IDLE_WAIT_S
+        return max(HRI_GATHER_S - (time.monotonic() - self._pending.arrival), 0.001)
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -180,6 +217,14 @@ class FerNode(Node):
 
     def _process(self, frame: PendingFrame) -> None:
         msg = frame.msg
+        if isinstance(msg, FaceCrops):
+            for result, header in self.outputs.process_crops(msg, self.config.depth16):
+                self.emotions_pub.publish(result_to_msg(
+                    result, header, self.pipeline.model_name, self.pipeline.model_version,
+                    (0, 0)))
+                self.stats.processed(frame.arrival, time.monotonic(), len(result.faces),
+                                     result.timings_ms.get("total", float("nan")))
+            return
         if frame.compressed:
             image = compressed_to_bgr8(msg)
         else:
@@ -188,6 +233,7 @@ class FerNode(Node):
         self.emotions_pub.publish(result_to_msg(
             result, msg.header, self.pipeline.model_name, self.pipeline.model_version,
             image.shape))
+        self.outputs.publish(result, msg.header, image.shape)
         self.stats.processed(frame.arrival, time.monotonic(), len(result.faces),
                              result.timings_ms.get("total", float("nan")))
         if self.config.annotate and self.annotated_pub.get_subscription_count() > 0:
@@ -240,6 +286,7 @@ class FerNode(Node):
         with self._wake:
             self._wake.notify()
         self._worker.join(timeout=5.0)
+        self.outputs.close()
         self.pipeline.close()
 
 

@@ -1,15 +1,16 @@
 """Every node setting as a declared ROS parameter -> one typed :class:`NodeConfig`.
 
 The table :data:`PARAMETERS` is the single list of settings: name, default, description,
-range, and whether it can change at run time. ``config/fer.yaml`` holds the same
-defaults for users to copy; the docs table in docs/node.md is generated from
-:data:`PARAMETERS` (``python -m fer_ros.ros.params``).
+range, and whether it can change at run time. ``config/fer.yaml``, the parameter tables
+of docs/node.md and the README, and the launch arguments' descriptions are generated from
+it (``python -m fer_ros.ros.params_doc --write``; a test runs ``--check``).
 
 Parameters under ``pipeline.`` map one to one onto the core ``PipelineConfig``
 (``pipeline.detector.score_threshold`` -> ``PipelineConfig.detector.score_threshold``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.classifier.engine_cache_dir", _CLS.engine_cache_dir,
       "Where TensorRT engines are cached; empty = next to the ONNX model"),
     # --- detector ---
-    P("pipeline.detector.kind", _DET.kind, "Face detector", choices=DETECTORS),
+    P("pipeline.detector.kind", _DET.kind,
+      "Face detector: yunet = YuNet through ONNX Runtime, yunet_opencv = the same model "
+      "through OpenCV DNN, haar = OpenCV's Haar cascade", choices=DETECTORS),
     P("pipeline.detector.model_path", _DET.model_path,
       "YuNet ONNX file; empty = the copy installed with fer_ros"),
     P("pipeline.detector.score_threshold", _DET.score_threshold,
@@ -102,7 +105,22 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("input.depth16", "scale",
       "16-bit images to 8-bit: scale = full 0..65535 range, normalize = per-frame min..max",
       runtime=True, choices=DEPTH16_MODES),
+    P("input.source", "camera",
+      "Where faces come from: camera = detect them in `image`; hri = classify the face images "
+      "a ROS4HRI detector publishes (<hri.prefix>/<id>/<input.hri_image>), no detector",
+      choices=("camera", "hri")),
+    P("input.hri_image", "aligned",
+      "input.source hri: which face image of the ROS4HRI detector to classify",
+      choices=("aligned", "cropped")),
     # --- outputs ---
+    P("hri.enabled", True,
+      "Publish REP-155 faces (<hri.prefix>/tracked, /<id>/roi, /<id>/expression); "
+      "off, with one log line, when hri_msgs is not installed"),
+    P("hri.prefix", "/humans/faces",
+      "REP-155 faces namespace: /humans/faces for one camera (the REP), another for more"),
+    P("detections.enabled", True,
+      "Publish vision_msgs ~/detections and ~/label_info; off, with one log line, when "
+      "vision_msgs is not installed"),
     P("annotate.enabled", True,
       "Publish ~/annotated (drawn only while it has subscribers)", runtime=True),
     P("diagnostics.warn_latency_ms", 200.0,
@@ -131,6 +149,11 @@ class NodeConfig:
     depth: int
     depth16: str
     annotate: bool
+    source: str
+    hri_image: str
+    hri_enabled: bool
+    hri_prefix: str
+    detections_enabled: bool
     warn_latency_ms: float
     error_latency_ms: float
     warn_drop_ratio: float
@@ -157,8 +180,14 @@ def check_value(name: str, value: Any) -> Any:
     return value
 
 
+_TOPIC_NAME = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
+
+
 def check_consistency(values: dict[str, Any]) -> None:
-    """Cross-parameter rules (warn limits below error limits)."""
+    """Cross-parameter rules (warn limits below error limits, an absolute hri.prefix)."""
+    if not _TOPIC_NAME.fullmatch(values["hri.prefix"]):
+        raise ConfigError(f"hri.prefix {values['hri.prefix']!r} must be an absolute topic "
+                          "namespace such as /humans/faces (letters, digits, _, no trailing /)")
     for kind in ("latency_ms", "drop_ratio"):
         warn, error = values[f"diagnostics.warn_{kind}"], values[f"diagnostics.error_{kind}"]
         if warn > error:
@@ -177,6 +206,11 @@ def build_config(values: dict[str, Any]) -> NodeConfig:
         depth=values["input.depth"],
         depth16=values["input.depth16"],
         annotate=values["annotate.enabled"],
+        source=values["input.source"],
+        hri_image=values["input.hri_image"],
+        hri_enabled=values["hri.enabled"],
+        hri_prefix=values["hri.prefix"],
+        detections_enabled=values["detections.enabled"],
         warn_latency_ms=values["diagnostics.warn_latency_ms"],
         error_latency_ms=values["diagnostics.error_latency_ms"],
         warn_drop_ratio=values["diagnostics.warn_drop_ratio"],
@@ -235,53 +269,3 @@ def check_update(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, 
         merged[name] = check_value(name, value)
     check_consistency(merged)
     return merged
-
-
-def markdown_table() -> str:
-    """The parameter table for docs/node.md."""
-    lines = ["| parameter | type | default | range / choices | runtime | description |",
-             "|---|---|---|---|---|---|"]
-    for s in PARAMETERS:
-        allowed = (f"{s.range[0]} .. {s.range[1]}" if s.range else
-                   ", ".join(s.choices) if s.choices else "")
-        default = f'"{s.default}"' if isinstance(s.default, str) else str(s.default).lower() \
-            if isinstance(s.default, bool) else s.default
-        lines.append(f"| `{s.name}` | {s.type_name} | {default} | {allowed} | "
-                     f"{'yes' if s.runtime else 'restart'} | {s.description} |")
-    return "\n".join(lines)
-
-
-def params_yaml() -> str:
-    """config/fer.yaml: every parameter with its default, under ``/**`` (any node name)."""
-    lines = ["# fer_node parameters (defaults). Generated by `python -m fer_ros.ros.params yaml`;",
-             "# copy it, edit, and pass it with --ros-args --params-file <file> or the",
-             "# launch argument params_file:=<file>. '/**' applies it to every node name",
-             "# and namespace. Runtime-changeable ones are marked [runtime].",
-             "/**:", "  ros__parameters:"]
-    opened: list[str] = []
-    for spec in PARAMETERS:
-        *sections, key = spec.name.split(".")
-        common = 0
-        while common < min(len(opened), len(sections)) and opened[common] == sections[common]:
-            common += 1
-        opened = opened[:common]
-        for section in sections[common:]:
-            lines.append("    " + "  " * len(opened) + f"{section}:")
-            opened.append(section)
-        indent = "    " + "  " * len(opened)
-        lines.append(f"{indent}# {spec.description}{' [runtime]' if spec.runtime else ''}")
-        lines.append(f"{indent}{key}: {_yaml_value(spec.default)}")
-    return "\n".join(lines) + "\n"
-
-
-def _yaml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
-
-
-if __name__ == "__main__":
-    import sys
-    sys.stdout.write(params_yaml() if sys.argv[1:] == ["yaml"] else markdown_table() + "\n")

@@ -9,20 +9,23 @@ minimising the negative log-likelihood; argmax, so accuracy, does not change. Th
 calibration error (ECE, 15 bins) is reported before and after on --report-split (default
 PrivateTest, final reporting only). --write stores T as ``output.temperature`` and the figures
 as ``calibration`` in the bundle's model.json; the runtime then reports calibrated confidences.
-Exit codes: 0 ok, 1 failure (data or model unusable), 2 usage.
+Exit codes (docs/cli.md): 0 ok, 1 failure (the model cannot be loaded), 2 usage (a wrong
+path or option, a malformed dataset).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from fer_ros.core.cli_args import add_json_argument, add_model_argument
 
 HELP = "fit temperature scaling on the validation split; ECE before/after"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="bundle directory (model.json)")
+    add_model_argument(parser, "model bundle directory to calibrate; default: the installed "
+                       "default bundle")
     parser.add_argument("--dataset", required=True, choices=("fer2013", "ferplus"),
                         help="dataset whose labels the bundle was trained on")
     parser.add_argument("--data", required=True, help="fer2013.csv(.gz): the pixels")
@@ -32,8 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-split", default="PrivateTest",
                         help="split the ECE is reported on (default PrivateTest)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    parser.add_argument("--json", dest="json_out", metavar="OUT",
-                        help="write the figures to this JSON file")
+    add_json_argument(parser, "the figures (temperature, ECE and NLL before and after)")
     parser.add_argument("--write", action="store_true",
                         help="store the temperature and figures in the bundle's model.json")
 
@@ -57,7 +59,7 @@ def measure(args: argparse.Namespace) -> dict:
     from fer_ros.training.calibrate import fit_temperature, negative_log_likelihood
     from fer_ros.training.datasets import load_faces
     from fer_ros.training.evaluate import load_predictor
-    predictor = load_predictor(args.model, args.threads)
+    predictor = load_predictor(args.model, args.threads)  # run() resolved the default
     figures = {"method": "temperature scaling (Guo et al. 2017), NLL fit",
                "fit": {"dataset": args.dataset, "split": args.fit_split}}
     probs, truth = probabilities_and_truth(
@@ -85,18 +87,12 @@ def write_into_bundle(bundle_dir: Path, figures: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fer_ros.core.errors import FerError
-    from fer_ros.training.data import DatasetError
-    try:
-        figures = measure(args)
-    except (FerError, DatasetError, FileNotFoundError, ValueError) as exc:
-        print(f"fer-ros calibrate: error: {exc}", file=sys.stderr)
-        return 1
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(text + "\n")
+    from fer_ros.core.bundle import default_bundle_path
+    from fer_ros.core.cli_args import write_json
+    args.model = args.model or str(default_bundle_path())
+    figures = measure(args)  # errors reach fer_ros.cli.main as one stderr line
+    print(json.dumps(figures, indent=2))
+    write_json(args.json, figures)
     if args.write:
         write_into_bundle(Path(args.model), figures)
         print(f"wrote output.temperature = {figures['temperature']} into {args.model}/model.json")

@@ -15,6 +15,9 @@ from typing import Optional
 
 import yaml
 
+from fer_ros.core.fer2013 import FER2013_RELATIVE
+from fer_ros.core.paths import shared_dir
+
 DATASETS = ("fer2013", "ferplus", "ckplus", "folder")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 HEADS = ("linear", "mlp", "attention")
@@ -25,61 +28,81 @@ LABEL_MODES = ("majority", "probability", "crossentropy")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
+def _opt(default, help: str, choices: tuple | None = None, shown: str | None = None):
+    """A TrainConfig field with the help text, choices and default `fer-ros train --help`
+    shows (``shown`` when the value itself depends on the machine)."""
+    return field(default=default, metadata={"help": help, "choices": choices,
+                                            "shown": shown or repr(default)})
+
+
 @dataclass
 class TrainConfig:
     # data
-    dataset: str = "fer2013"
-    data: str = "../shared/datasets/fer2013/fer2013.csv.gz"
-    labels: Optional[str] = None          # FER+ votes csv (fer2013new.csv)
-    label_mode: str = "majority"          # FER+ only
-    train_split: str = "Training"
-    val_split: str = "PublicTest"
-    folds: int = 10                       # CK+ / folder: subject-independent k-fold
-    fold: int = 0
-    max_train_samples: int = 0            # 0 = all; small values for smoke tests
-    max_val_samples: int = 0
+    dataset: str = _opt("fer2013", "dataset format of --data", DATASETS)
+    data: str = _opt(str(shared_dir() / FER2013_RELATIVE),
+                     "fer2013.csv(.gz) for fer2013/ferplus, or the image folder root for "
+                     "ckplus/folder", shown="$FER_ROS_SHARED/datasets/fer2013/fer2013.csv.gz")
+    labels: Optional[str] = _opt(None, "FER+ votes csv (fer2013new.csv); ferplus only")
+    label_mode: str = _opt("majority", "FER+ targets: the majority vote, the vote distribution "
+                           "(probability) or cross-entropy on the votes", LABEL_MODES)
+    train_split: str = _opt("Training", "Usage value of the rows trained on (csv datasets)")
+    val_split: str = _opt("PublicTest", "Usage value of the rows validated on (csv datasets)")
+    folds: int = _opt(10, "ckplus/folder: number of subject-independent folds")
+    fold: int = _opt(0, "ckplus/folder: the held-out fold used for validation")
+    max_train_samples: int = _opt(0, "use only the first N training faces (0 = all; small "
+                                  "values for smoke tests)")
+    max_val_samples: int = _opt(0, "use only the first N validation faces (0 = all)")
     # input (stored in the model bundle; runtime uses exactly these)
-    input_size: int = 64
-    channels: int = 1
-    crop_margin: float = 0.15
-    norm_mean: float = 0.5                # pixels in [0, 1] -> (x - mean) / std, every channel
-    norm_std: float = 0.5                 # mean 0, std 1 = plain [0, 1] scaling (ResNet152 system)
+    input_size: int = _opt(64, "side in pixels of the square network input")
+    channels: int = _opt(1, "network input channels: 1 grayscale, 3 RGB")
+    crop_margin: float = _opt(0.15, "fraction of the detector box added on each side when the "
+                              "runtime crops a face (stored in the bundle)")
+    norm_mean: float = _opt(0.5, "pixels in [0, 1] become (x - mean) / std, every channel")
+    norm_std: float = _opt(0.5, "see --norm-mean; mean 0 and std 1 = plain [0, 1] scaling")
     # model
-    arch: str = "resnet18"
-    head: str = "linear"
-    stem: str = "standard"
-    dropout: float = 0.0
-    pretrained: Optional[str] = None      # local file: torchvision state dict or our checkpoint
-    unfreeze_stages: int = 4              # 4 = everything trains; 1 = only layer4 (+ head)
-    warmup_head_epochs: int = 0           # head-only epochs before full fine-tuning
+    arch: str = _opt("resnet18", "ResNet depth of the trunk", ARCHS)
+    head: str = _opt("linear", "classifier head on the pooled features", HEADS)
+    stem: str = _opt("standard", "first layers: standard ImageNet stem, or small (3x3 conv, no "
+                     "max-pool) for 48-64 px faces", STEMS)
+    dropout: float = _opt(0.0, "dropout before the classifier head")
+    pretrained: Optional[str] = _opt(None, "initial weights: a local torchvision state dict or "
+                                     "a fer_ros checkpoint")
+    unfreeze_stages: int = _opt(4, "ResNet stages that train: 4 = all, 1 = only layer4 (plus "
+                                "the head)")
+    warmup_head_epochs: int = _opt(0, "epochs training only the head before fine-tuning all")
     # optimisation
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    plateau_patience: int = 3
-    early_stop_patience: int = 0          # 0 = off
-    epochs: int = 12
-    batch_size: int = 64
-    label_smoothing: float = 0.1
-    class_weighting: bool = False
+    optimizer: str = _opt("sgd", "optimizer", OPTIMIZERS)
+    lr: float = _opt(0.05, "peak learning rate")
+    momentum: float = _opt(0.9, "SGD momentum (AdamW: beta1)")
+    nesterov: bool = _opt(True, "Nesterov momentum for SGD (true/false)")
+    weight_decay: float = _opt(5e-4, "L2 weight decay")
+    schedule: str = _opt("onecycle", "learning-rate schedule", SCHEDULES)
+    plateau_patience: int = _opt(3, "plateau schedule: epochs without improvement before the "
+                                 "learning rate drops")
+    early_stop_patience: int = _opt(0, "stop after N epochs without a better validation "
+                                    "accuracy (0 = off)")
+    epochs: int = _opt(12, "training epochs")
+    batch_size: int = _opt(64, "faces per training batch")
+    label_smoothing: float = _opt(0.1, "label smoothing of the cross-entropy loss")
+    class_weighting: bool = _opt(False, "weight the loss by inverse class frequency "
+                                 "(true/false)")
     # augmentation (applied on batches, see augment.py)
-    rotate_deg: float = 10.0
-    zoom: float = 0.1
-    shift: float = 0.1
-    hflip: bool = True
-    brightness: float = 0.2
-    erase_prob: float = 0.25
+    rotate_deg: float = _opt(10.0, "random rotation up to +-N degrees")
+    zoom: float = _opt(0.1, "random zoom up to +-N (0.1 = a tenth of the side)")
+    shift: float = _opt(0.1, "random shift up to +-N of the side")
+    hflip: bool = _opt(True, "random horizontal flips (true/false)")
+    brightness: float = _opt(0.2, "random brightness/contrast change up to +-N")
+    erase_prob: float = _opt(0.25, "probability of erasing a random rectangle")
     # run
-    seed: int = 0
-    amp: str = "auto"                     # auto | bf16 | fp16 | off
-    channels_last: bool = True
-    threads: int = 0                      # 0 = torch default
-    device: str = "auto"
-    out: str = "runs/fer2013_resnet18"
-    tta_flip: bool = True
+    seed: int = _opt(0, "random seed (data order, augmentation, initial weights)")
+    amp: str = _opt("auto", "mixed precision: auto (bf16 where supported), bf16, fp16 or off",
+                    AMP_MODES)
+    channels_last: bool = _opt(True, "channels-last memory format (faster on CPUs and tensor "
+                               "cores; true/false)")
+    threads: int = _opt(0, "CPU threads for torch (0 = torch's default)")
+    device: str = _opt("auto", "auto (CUDA when available), cpu or cuda")
+    out: str = _opt("runs/fer2013_resnet18", "run directory: checkpoints, log.csv, config")
+    tta_flip: bool = _opt(True, "validation also averages over the mirrored face (true/false)")
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -130,14 +153,15 @@ def _parse_bool(text: str) -> bool:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, defaulting to None (= not given)."""
-    parser.add_argument("--config", help="YAML file with TrainConfig fields")
+    parser.add_argument("--config", help="YAML file with TrainConfig fields (flags override it)")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "extra":
             continue
         kind = {"bool": _parse_bool, "int": int, "float": float}.get(
             str(f.type).replace("Optional[", "").rstrip("]"), str)
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind,
-                            default=None, help=f"(default: {f.default!r})")
+                            default=None, choices=f.metadata.get("choices"),
+                            help=f"{f.metadata['help']} (default: {f.metadata['shown']})")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

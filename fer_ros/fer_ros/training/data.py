@@ -6,23 +6,14 @@ Malformed input raises ``DatasetError`` naming the file and line.
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fer_ros.core.fer2013 import (FER2013_LABELS, FER2013_SPLITS, DatasetError,  # noqa: F401
+                                  parse_pixels, read_fer2013_rows)
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
-
-FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-FER2013_SPLITS = ("Training", "PublicTest", "PrivateTest")
-
-
-class DatasetError(ValueError):
-    """A dataset file or folder is malformed; the message names file and line."""
 
 
 @dataclass
@@ -50,60 +41,6 @@ class FaceSet:
         index = np.asarray(index, dtype=np.int64)
         return FaceSet([self.images[i] for i in index], self.targets[index], self.labels,
                        None if self.groups is None else self.groups[index])
-
-
-def _open_text(path: Path):
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
-
-
-def parse_pixels(text: str, where: str, side: int = 48) -> np.ndarray:
-    # np.fromstring is ~6x faster than split(); with warnings as errors it also
-    # rejects anything that is not a space-separated integer list.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            pixels = np.fromstring(text, dtype=np.int32, sep=" ")
-        except (ValueError, DeprecationWarning):
-            raise DatasetError(f"{where}: pixel values must be space-separated integers") \
-                from None
-    if len(pixels) != side * side:
-        raise DatasetError(f"{where}: expected {side * side} pixel values, got {len(pixels)}")
-    if pixels.min() < 0 or pixels.max() > 255:
-        raise DatasetError(f"{where}: pixel values must be in 0..255")
-    return pixels.astype(np.uint8).reshape(side, side)
-
-
-def read_fer2013_rows(path: str | Path, parse=None):
-    """Yield (line_number, emotion:int, pixels, usage) for every row.
-
-    ``parse(row_index, usage) -> bool`` selects the rows whose pixels are decoded
-    (the slow part); the others yield ``pixels=None``. Default: all rows.
-    """
-    path = Path(path)
-    with _open_text(path) as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
-            raise DatasetError(f"{path}:1: expected header 'emotion,pixels,Usage', got {header}")
-        for index, row in enumerate(reader):
-            line = index + 2
-            where = f"{path}:{line}"
-            if len(row) != 3:
-                raise DatasetError(f"{where}: expected 3 columns, got {len(row)}")
-            try:
-                emotion = int(row[0])
-            except ValueError:
-                raise DatasetError(f"{where}: emotion {row[0]!r} is not an integer") from None
-            if not 0 <= emotion < len(FER2013_LABELS):
-                raise DatasetError(f"{where}: unknown emotion label {emotion}; "
-                                   f"valid: 0..{len(FER2013_LABELS) - 1}")
-            if row[2] not in FER2013_SPLITS:
-                raise DatasetError(f"{where}: unknown Usage {row[2]!r}; valid: {FER2013_SPLITS}")
-            wanted = parse is None or parse(index, row[2])
-            yield line, emotion, parse_pixels(row[1], where) if wanted else None, row[2]
 
 
 def load_fer2013(path: str | Path, *splits: str) -> list[FaceSet]:

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from fer_ros.core.backend import run_chunked
 from fer_ros.core.labels import canonical_label
 from fer_ros.core.preprocess import InputSpec
 from fer_ros.training.data import FaceSet, to_tensor_batch
@@ -71,15 +72,16 @@ def _checkpoint_predictor(path: Path, threads: int) -> Predictor:
         torch.set_num_threads(threads)
     state = load_checkpoint(path)
     model = model_from_checkpoint(state)
-    s = state["input_spec"]
-    spec = InputSpec(size=s["size"], channels=s["channels"], mean=tuple(s["mean"]),
-                     std=tuple(s["std"]), crop_margin=s["crop_margin"])
+    spec = InputSpec.from_dict(state["input_spec"])
 
     @torch.inference_mode()
+    def softmax_of(chunk: np.ndarray) -> np.ndarray:
+        return torch.softmax(model(torch.from_numpy(chunk)), 1).numpy()
+
     def run(batch: np.ndarray) -> np.ndarray:
-        out = [torch.softmax(model(torch.from_numpy(batch[i:i + 256])), 1).numpy()
-               for i in range(0, len(batch), 256)]
-        return np.concatenate(out) if out else np.zeros((0, len(state["labels"])), np.float32)
+        if not len(batch):
+            return np.zeros((0, len(state["labels"])), np.float32)
+        return run_chunked(softmax_of, batch, 256)
 
     return Predictor(tuple(state["labels"]), spec, run, "torch")
 

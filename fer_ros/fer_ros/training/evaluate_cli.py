@@ -19,13 +19,15 @@ split; --out DIR adds report.txt and confusion-matrix PNGs.
 from __future__ import annotations
 
 import argparse
-import json
+
+from fer_ros.core.cli_args import add_json_argument, add_model_argument, bundle_or_checkpoint
 
 HELP = "score a checkpoint or bundle on FER2013 / FER+ / CK+ / an image folder"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="checkpoint .pt or bundle directory")
+    add_model_argument(parser, "checkpoint .pt (`fer-ros train`) or model bundle directory; "
+                       "default: the installed default bundle", type=bundle_or_checkpoint)
     parser.add_argument("--dataset", required=True,
                         choices=("fer2013", "ferplus", "ckplus", "folder"))
     parser.add_argument("--data", required=True,
@@ -40,43 +42,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "4 corner + centre crops and their mirrors (tencrop); default none: "
                         "what the robot runs")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    parser.add_argument("--json", required=True, dest="json_out", metavar="OUT",
-                        help="metrics JSON to write")
+    add_json_argument(parser, "the metrics (accuracy, macro_f1, per_class, confusion, ...)")
     parser.add_argument("--out", help="directory for report.txt and confusion-matrix PNGs")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from fer_ros.core.errors import FerError
+    from fer_ros.core.bundle import default_bundle_path
+    from fer_ros.core.cli_args import write_json
     from fer_ros.core.metrics import format_report
-    from fer_ros.training.data import DatasetError
     from fer_ros.training.datasets import load_faces
     from fer_ros.training.evaluate import DEFAULT_SPLIT, load_predictor, score
-    from fer_ros.training.report import save_json, write_report
+    from fer_ros.training.report import write_report
 
     split = args.split or DEFAULT_SPLIT[args.dataset]
-    try:
-        predictor = load_predictor(args.model, args.threads)
-        faces = load_faces(args.dataset, args.data, split, labels=args.labels,
-                           folds=args.folds, fold=args.fold)
-        report = score(predictor, faces, args.tta)
-    except (FerError, DatasetError, FileNotFoundError, ValueError) as exc:
-        print(f"fer-ros evaluate: error: {exc}")
-        return 1
-    report.update(model=str(args.model), dataset=args.dataset, data=str(args.data),
+    model = args.model or default_bundle_path()
+    # errors reach fer_ros.cli.main: one stderr line, exit 2 for bad data, 1 for a bad model
+    predictor = load_predictor(model, args.threads)
+    faces = load_faces(args.dataset, args.data, split, labels=args.labels,
+                       folds=args.folds, fold=args.fold)
+    report = score(predictor, faces, args.tta)
+    report.update(model=str(model), dataset=args.dataset, data=str(args.data),
                   split=split or "all")
     if args.dataset in ("ckplus", "folder") and split not in (None, "all"):
         report.update(fold=args.fold, folds=args.folds)
-    title = f"{args.dataset} {report['split']}: {Path(args.model).name}"
-    out = Path(args.json_out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_json(out, report)
+    title = f"{args.dataset} {report['split']}: {Path(model).name}"
+    write_json(args.json, report)
     if args.out:
         write_report(args.out, report, title)
     print(format_report(report, title))
     if report["unmapped_dataset_labels"] or report["unmapped_model_labels"]:
         print(f"not in the model: {report['unmapped_dataset_labels']} (left out); "
               f"not in the dataset: {report['unmapped_model_labels']} (count as errors)")
-    print(f"wrote {out}")
+    if args.json:
+        print(f"wrote {args.json}")
     return 0

@@ -11,10 +11,7 @@ agree on every top-1 class, else :class:`ExportError` and nothing is published.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import io
 import json
 import os
 import dataclasses
@@ -26,30 +23,21 @@ import torch
 from torch import nn
 
 import fer_ros
+from fer_ros.core.backend import run_chunked
 from fer_ros.core.bundle import file_sha256
+from fer_ros.core.ort_session import ort_session
+from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+from fer_ros.core.paths import shared_dir
 from fer_ros.core.preprocess import InputSpec, face_to_tensor
 from fer_ros.training.checkpoint import load_checkpoint
 from fer_ros.training.config import TrainConfig
-from fer_ros.training.data import FER2013_SPLITS, parse_pixels
-from fer_ros.training.models import create_model
+from fer_ros.training.models import model_from_checkpoint
 
 FORMAT_VERSION = 1
 OPSET = 18
 INPUT_NAME = "input"
 OUTPUT_NAME = "probabilities"
-
-
-def _default_fer2013() -> Path:
-    """$FER_ROS_SHARED, else ../shared beside the source tree, else ../shared from the cwd
-    (the colcon-installed copy of this file is not inside the source tree)."""
-    relative = Path("datasets/fer2013/fer2013.csv.gz")
-    if os.environ.get("FER_ROS_SHARED"):
-        return Path(os.environ["FER_ROS_SHARED"]) / relative
-    beside_source = Path(__file__).resolve().parents[3].parent / "shared" / relative
-    return beside_source if beside_source.is_file() else Path("../shared") / relative
-
-
-DEFAULT_DATA = _default_fer2013()
+DEFAULT_DATA = shared_dir() / FER2013_RELATIVE
 # fp32 export vs fp32 PyTorch differ by float rounding only; 1e-4 leaves room for
 # kernel differences while catching a wrong graph (which differs by ~0.1).
 PARITY_TOLERANCE = 1e-4
@@ -77,17 +65,12 @@ def load_trained_model(path: str | Path) -> LoadedCheckpoint:
                           "written by `fer-ros train` (best.pt or last.pt)")
     cfg = TrainConfig.from_dict(state["config"])
     labels = tuple(state["labels"])
-    spec_values = dict(state["input_spec"])
-    spec = InputSpec(size=spec_values["size"], channels=spec_values["channels"],
-                     mean=tuple(spec_values["mean"]), std=tuple(spec_values["std"]),
-                     crop_margin=spec_values["crop_margin"])
-    model = create_model(cfg.arch, len(labels), cfg.channels, cfg.stem, cfg.head, cfg.dropout)
+    spec = InputSpec.from_dict(state["input_spec"])
     try:
-        model.load_state_dict(state["model"])
+        model = model_from_checkpoint(state)
     except RuntimeError as exc:
         raise ExportError(f"checkpoint {path} weights do not fit {cfg.arch}/{cfg.head}/"
                           f"{cfg.stem}: {exc}") from exc
-    model = model.float().to(memory_format=torch.contiguous_format).eval()
     return LoadedCheckpoint(model, cfg, labels, spec, state)
 
 
@@ -119,25 +102,8 @@ def sample_fer2013(path: str | Path, split: str, count: int) -> tuple[np.ndarray
 
     Parses only the rows of ``split``, so a few faces cost seconds, not a full load.
     """
-    path = Path(path)
-    if split not in FER2013_SPLITS:
-        raise ExportError(f"unknown FER2013 split {split!r}; valid: {FER2013_SPLITS}")
-    if not path.is_file():
-        raise ExportError(f"FER2013 csv {path} does not exist; pass --data with the path to "
-                          "fer2013.csv(.gz)")
-    faces, labels = [], []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
-        for line, row in enumerate(csv.reader(text), start=1):
-            if line == 1 or len(row) != 3 or row[2] != split:
-                continue
-            faces.append(parse_pixels(row[1], f"{path}:{line}"))
-            labels.append(int(row[0]))
-            if count and len(faces) == count:
-                break
-    if not faces:
-        raise ExportError(f"{path} has no rows with Usage {split!r}")
-    return np.stack(faces), np.asarray(labels, np.int64)
+    faces, labels = sample_faces(path, split, count)
+    return np.stack(faces), labels
 
 
 def validation_faces(loaded: "LoadedCheckpoint", data: str | Path | None,
@@ -159,19 +125,9 @@ def faces_to_batch(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.stack([face_to_tensor(face, spec) for face in faces]).astype(np.float32)
 
 
-def ort_session(onnx_path: Path, threads: int = 0):
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-
-
 def ort_predict(session, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    parts = [session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch_size]})[0]
-             for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts) if parts else np.empty((0, 0), np.float32)
+    return run_chunked(lambda chunk: session.run([OUTPUT_NAME], {INPUT_NAME: chunk})[0],
+                       x, batch_size)
 
 
 def check_parity(model: nn.Module, onnx_path: Path, x: np.ndarray) -> dict:
@@ -241,9 +197,7 @@ def build_metadata(loaded: LoadedCheckpoint, name: str, version: str, network_sh
         "network": "model.onnx",
         "network_sha256": network_sha256,
         "labels": list(loaded.labels),
-        "input": {"name": INPUT_NAME, "size": spec.size, "channels": spec.channels,
-                  "mean": list(spec.mean), "std": list(spec.std),
-                  "crop_margin": spec.crop_margin, "layout": "NCHW", "dtype": "float32"},
+        "input": {"name": INPUT_NAME, **spec.to_dict(), "layout": "NCHW", "dtype": "float32"},
         "output": {"name": OUTPUT_NAME, "softmax_applied": True},
         "arch": cfg.arch,
         "precision": precision,

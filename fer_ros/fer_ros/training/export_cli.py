@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from fer_ros.core.cli_args import add_json_argument
+
 HELP = "checkpoint -> verified ONNX model bundle"
 
 
@@ -33,19 +35,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "training config's); measure it with python -m fer_ros.bench.crop_margin")
     parser.add_argument("--val-samples", type=int, default=0,
                         help="validation faces for the bundle's accuracy (0 = whole split)")
+    add_json_argument(parser, "the result (bundle, parity check, metrics)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from fer_ros.core.errors import FerError
+    from fer_ros.core.cli_args import EXPECTED_ERRORS, report_error, write_json
     from fer_ros.training.export import ExportError, export_bundle
     try:
         result = export_bundle(args.checkpoint, args.out_dir, name=args.name,
                                version=args.version, metrics_json=args.metrics_json,
                                data=args.data, parity_faces=args.parity_faces,
                                val_samples=args.val_samples, crop_margin=args.crop_margin)
-    except (ExportError, FerError, FileNotFoundError, ValueError) as exc:
-        print(f"fer-ros export: error: {exc}")
-        return 1
-    print(json.dumps({"bundle": args.out_dir, "parity": result["parity"],
-                      "metrics": result["metrics"]}, indent=2))
+    except (ExportError, ValueError) as exc:  # a checkpoint that cannot be exported
+        return report_error("export", exc, code=1)
+    except EXPECTED_ERRORS as exc:
+        return report_error("export", exc)
+    summary = {"bundle": args.out_dir, "parity": result["parity"], "metrics": result["metrics"]}
+    print(json.dumps(summary, indent=2))
+    write_json(args.json, summary)
     return 0

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_ros.training.data import (FER2013_SPLITS, DatasetError, FaceSet, _open_text,
-                                   read_fer2013_rows)
+from fer_ros.core.fer2013 import (FER2013_SPLITS, DatasetError, open_text,
+                                  read_fer2013_rows)
+from fer_ros.training.data import FaceSet
 
 FERPLUS_LABELS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                   "contempt")
@@ -78,7 +79,7 @@ def _top_votes(raw: np.ndarray, total: float) -> np.ndarray:
 def read_votes(path: str | Path):
     """Yield (line, usage, image_name, votes:int array of 10) for every row."""
     path = Path(path)
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != HEADER:

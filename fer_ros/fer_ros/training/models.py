@@ -168,12 +168,18 @@ def _adapt_first_layer(key: str, value: torch.Tensor, want: torch.Tensor) -> tor
 
 
 def model_from_checkpoint(state: dict) -> FerResNet:
-    """The fp32 eval-mode network of a ``fer-ros train`` checkpoint (already loaded)."""
+    """The fp32 eval-mode network of a ``fer-ros train`` checkpoint (already loaded).
+
+    The one checkpoint -> model rebuild (evaluate, export and the torch backend use it);
+    config keys older checkpoints lack take create_model's defaults. RuntimeError when the
+    weights do not fit the architecture the config names.
+    """
     cfg = state["config"]
-    model = create_model(cfg["arch"], len(state["labels"]), cfg["channels"], cfg["stem"],
-                         cfg["head"], cfg["dropout"])
+    model = create_model(cfg["arch"], len(state["labels"]), cfg.get("channels", 1),
+                         cfg.get("stem", "standard"), cfg.get("head", "linear"),
+                         cfg.get("dropout", 0.0))
     model.load_state_dict(state["model"])
-    return model.float().eval()
+    return model.float().to(memory_format=torch.contiguous_format).eval()
 
 
 def set_trainable(model: FerResNet, unfreeze_stages: int, head_only: bool = False) -> None:

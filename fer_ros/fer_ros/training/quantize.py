@@ -1,7 +1,7 @@
 """Adds a static INT8 network to a model bundle for CPU robots, measured before it is written.
 
-    fer-ros quantize fer_ros/models/default                 # in place: + model.int8.onnx
-    fer-ros quantize fer_ros/models/default --out /tmp/b    # a copy of the bundle, + int8
+    fer-ros quantize --model fer_ros/models/default          # in place: + model.int8.onnx
+    fer-ros quantize --model fer_ros/models/default out/b    # a copy of the bundle, + int8
 
 ONNX Runtime static quantisation (QDQ, per-channel int8 weights, uint8 or int8 activations)
 calibrated on real FER2013 *Training* faces. The fp32 and int8 networks are then
@@ -23,7 +23,8 @@ import numpy as np
 import onnx
 
 from fer_ros.core.bundle import Bundle, file_sha256, load_bundle
-from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict, ort_session,
+from fer_ros.core.ort_session import ort_session
+from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict,
                                      sample_fer2013, write_json)
 
 

@@ -1,10 +1,10 @@
 """Static INT8 quantisation of a model bundle for CPU robots (ONNX Runtime).
 
-    fer-ros quantize fer_ros/models/default --max-drop 1.0      # adds model.int8.onnx
-    fer-ros quantize fer_ros/models/default /tmp/bundle_copy     # a copy with both networks
+    fer-ros quantize --model fer_ros/models/default --max-drop 1.0   # adds model.int8.onnx
+    fer-ros quantize --model fer_ros/models/default out/bundle_copy  # a copy, both networks
 
 Calibrates on real FER2013 Training faces, measures fp32 vs int8 accuracy on the
-validation split and the CPU speed-up (batch 1 and 8), and refuses (exit 2, no
+validation split and the CPU speed-up (batch 1 and 8), and refuses (exit 3, no
 bundle written) when int8 loses more than --max-drop accuracy points, unless --force.
 """
 from __future__ import annotations
@@ -12,14 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from fer_ros.core.cli_args import (EXIT_PARTIAL, EXIT_USAGE, add_json_argument,
+                                   add_model_argument)
+
 HELP = "add an INT8 network to a bundle (accuracy and speed-up measured)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bundle", help="fp32 model bundle directory (model.json + model.onnx)")
+    add_model_argument(parser, "model bundle to add the INT8 network to; default: the "
+                       "installed default bundle")
     parser.add_argument("out_dir", nargs="?", default=None,
                         help="write a copy of the bundle with both networks here (default: "
-                        "add the int8 network to BUNDLE itself)")
+                        "add the int8 network to the bundle itself)")
     parser.add_argument("--data", help="FER2013 csv(.gz) (default: $FER_ROS_SHARED or "
                         "../shared datasets/fer2013/fer2013.csv.gz)")
     parser.add_argument("--calib-faces", type=int, default=512,
@@ -35,29 +39,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "symmetric, needed by `fer-ros build-engine --precision int8`")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for timing")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per batch size")
-    parser.add_argument("--report-json", help="also write the measurements to this file")
+    add_json_argument(parser, "the measurements (accuracy fp32/int8, speed-up)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from fer_ros.core.errors import FerError
-    from fer_ros.training.export import DEFAULT_DATA, ExportError
+    from fer_ros.core.bundle import default_bundle_path
+    from fer_ros.core.cli_args import report_error, write_json
+    from fer_ros.training.export import DEFAULT_DATA
     from fer_ros.training.quantize import QuantizeError, quantize_bundle
     try:
-        report = quantize_bundle(args.bundle, args.out_dir, data=args.data or DEFAULT_DATA,
+        report = quantize_bundle(args.model or default_bundle_path(), args.out_dir,
+                                 data=args.data or DEFAULT_DATA,
                                  calib_faces=args.calib_faces, val_faces=args.val_faces,
                                  max_drop=args.max_drop, force=args.force,
                                  threads=args.threads, runs=args.runs,
                                  activations=args.activations)
         code = 0
     except QuantizeError as exc:
-        print(f"fer-ros quantize: refused: {exc}")
-        report, code = exc.report, 2
-    except (FerError, ExportError, FileNotFoundError, ValueError) as exc:
-        print(f"fer-ros quantize: error: {exc}")
-        return 1
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.report_json and report:
-        with open(args.report_json, "w") as handle:
-            handle.write(text + "\n")
+        if not exc.report:  # refused before measuring: a wrong argument
+            return report_error("quantize", exc, EXIT_USAGE)
+        # measured and refused: the numbers still go out
+        report, code = exc.report, report_error("quantize", f"refused: {exc}", EXIT_PARTIAL)
+    print(json.dumps(report, indent=2))
+    if report:
+        write_json(args.json, report)
     return code

@@ -144,7 +144,7 @@ class Run:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None,
                 "epoch": epoch, "config": self.cfg.to_dict(), "labels": list(self.labels),
-                "input_spec": vars_of(self.spec), "rng": self.gen.get_state(),
+                "input_spec": self.spec.to_dict(), "rng": self.gen.get_state(),
                 "torch_rng": torch.get_rng_state(), "best_acc": self.best_acc,
                 "history": self.history,
                 **({"scaler": self.scaler.state_dict()} if self.scaler else {})}
@@ -245,11 +245,6 @@ class Run:
             writer.writeheader()
             writer.writerows(self.history)
         os.replace(tmp, self.out / "log.csv")
-
-
-def vars_of(spec: InputSpec) -> dict:
-    return {"size": spec.size, "channels": spec.channels, "mean": list(spec.mean),
-            "std": list(spec.std), "crop_margin": spec.crop_margin}
 
 
 def train(cfg: TrainConfig) -> dict:

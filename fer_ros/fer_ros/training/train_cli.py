@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 
+from fer_ros.core.cli_args import add_json_argument
 from fer_ros.training.config import add_config_arguments
 
 HELP = "train a ResNet on FER2013 / FER+ / CK+ / an image folder"
@@ -14,16 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run in RUN_DIR exactly where it stopped")
+    add_json_argument(parser, "the run's result (best accuracy, epochs, seconds, files)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from fer_ros.core.cli_args import write_json
     from fer_ros.training.config import config_from_args
     from fer_ros.training.train import resume, train
-    try:
-        result = resume(args.resume) if args.resume else train(config_from_args(args))
-    except (ValueError, FileNotFoundError) as exc:  # DatasetError, config and weight errors
-        print(f"fer-ros train: error: {exc}")
-        return 2
+    # errors (config, dataset, weights) reach fer_ros.cli.main as one stderr line
+    result = resume(args.resume) if args.resume else train(config_from_args(args))
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun only rank 0 reports
         print(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return 0

@@ -1,6 +1,6 @@
 """How many camera-sized images reach a subscriber in another process, per QoS.
 
-    python -m fer_ros.ros.delivery_check --size 640x480 --rate 7 --frames 30 \
+    python -m fer_ros.tools.delivery_check --size 640x480 --rate 7 --frames 30 \
         --publisher reliable --subscriber best_effort --json out/delivery.json
 
 Publishes ``--frames`` bgr8 images at ``--rate`` Hz from this process to a subscriber
@@ -59,7 +59,7 @@ def publish(args) -> int:
     width, height = (int(v) for v in args.size.split("x"))
     done = Path(args.done_file)
     done.unlink(missing_ok=True)
-    child = subprocess.Popen([sys.executable, "-m", "fer_ros.ros.delivery_check", "--listen",
+    child = subprocess.Popen([sys.executable, "-m", "fer_ros.tools.delivery_check", "--listen",
                               "--subscriber", args.subscriber, "--done-file", str(done),
                               "--timeout", str(args.timeout)],
                              stdout=subprocess.PIPE, text=True, env=dict(os.environ))

@@ -1,4 +1,4 @@
-"""The ROS side of ``python -m fer_ros.demo``: a camera publisher and an HRI-style listener."""
+"""The ROS side of ``python -m fer_ros.tools.demo``: a camera publisher and an HRI-style listener."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from fer_ros.demo import true_label_at
+from fer_ros.tools.demo_scene import true_label_at
 from fer_ros.ros.convert import array_to_image, image_to_array
 
 

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from fer_ros.core.cli_args import add_json_argument, add_model_argument, report_error
+
 HELP = "faces and emotions in photos, folders and videos (no ROS)"
 
 
@@ -34,17 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="write annotated copies here (folder structure kept; "
                              "videos as .mp4)")
-    parser.add_argument("--model", metavar="BUNDLE", default="",
-                        help="model bundle directory (default: the packaged default bundle)")
-    parser.add_argument("--json", type=Path, metavar="OUT",
-                        help="write every face, every file's status and the score report "
-                             "as JSON")
+    add_json_argument(parser, "every face, every file's status and the score report")
     parser.add_argument("--csv", type=Path, metavar="OUT", help="write one CSV row per face")
     parser.add_argument("--labels", type=Path, metavar="CSV",
                         help="score a labelled collection: CSV with columns file,label "
                              "(file relative to the CSV's folder)")
     parser.add_argument("--video-stride", type=_positive_int, default=1, metavar="N",
                         help="classify every N-th video frame (default 1: all)")
+    add_pipeline_arguments(parser)
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model, device and detector options, shared with `fer-ros serve`."""
+    add_model_argument(parser)
     parser.add_argument("--device", choices=("cpu", "auto", "cuda"), default="cpu",
                         help="where the classifier runs (default cpu)")
     parser.add_argument("--threads", type=_positive_int, default=2,
@@ -58,10 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "faces larger than ~400 px, so close-ups in camera-size photos "
                              "need the downscale; raise it for small faces in group shots; "
                              "0 = full resolution)")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def _pipeline_factory(args):
+def pipeline_factory(args):
     """tracking flag -> a Pipeline, built once per flag (photos: off, videos: on)."""
     from fer_ros.core.config import PipelineConfig
     from fer_ros.core.pipeline import Pipeline
@@ -75,7 +79,7 @@ def _pipeline_factory(args):
         if tracking not in built:
             built[tracking] = Pipeline(PipelineConfig.from_dict({
                 "detector": detector,
-                "classifier": {"bundle": args.model, "device": args.device,
+                "classifier": {"bundle": args.model or "", "device": args.device,
                                "backend": "onnxruntime" if args.device == "cpu" else "auto",
                                "threads": args.threads},
                 "tracker": {"enabled": tracking}}))
@@ -108,17 +112,16 @@ def run(args: argparse.Namespace) -> int:
     for arg, problem in found.problems:
         _log(f"skipped {arg}: {problem}")
     if not found.files:
-        _log("error: no image or video files to process")
-        return 1
+        return report_error("detect", "no image or video files to process; pass images, "
+                            "folders or videos")
     try:
-        pipeline_for = _pipeline_factory(args)
+        pipeline_for = pipeline_factory(args)
         photos_pipeline = pipeline_for(False)  # load the model now: a bad --model stops here
         labels = tuple(photos_pipeline.labels)
         scorer = (CollectionScorer(read_label_csv(args.labels), labels)
                   if args.labels else None)
     except FerError as exc:
-        _log(f"error: {exc}")
-        return 2
+        return report_error("detect", exc)
     csv_rows = CsvRows(args.csv, labels) if args.csv else None
     job = DetectRun(pipeline_for, draw_probability_bars, out_dir=args.out,
                     video_stride=args.video_stride, progress=not args.no_progress, scorer=scorer,
