@@ -36,7 +36,10 @@ class FaceDetector(abc.ABC):
 
     def detect(self, image: np.ndarray) -> tuple[list[Detection], int]:
         """All faces of a frame, best first, at most ``max_faces``; plus how many were cut."""
-        image = check_frame(image)
+        return self.detect_checked(check_frame(image))
+
+    def detect_checked(self, image: np.ndarray) -> tuple[list[Detection], int]:
+        """:meth:`detect` for a frame :func:`check_frame` already passed (the pipeline's)."""
         height, width = image.shape[:2]
         small, scale = self._downscaled(image)
         raw = [(*(v / scale for v in row[:4]), row[4]) for row in self._detect_raw(small, scale)]
