@@ -12,9 +12,15 @@ PACKAGE = "fer_ros"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# Built on one machine for one GPU: a TensorRT engine built in the source tree (build-engine
+# writes it beside the network) must never be installed with the bundle.
+NOT_INSTALLED = (".engine", ".engine.json", ".tmp")
+
+
 def share_files(pattern: str, dest: str) -> tuple[str, list[str]]:
     """(share/fer_ros/<dest>, matching files) with paths relative to this directory."""
-    files = sorted(p for p in glob(pattern, root_dir=HERE) if os.path.isfile(os.path.join(HERE, p)))
+    files = sorted(p for p in glob(pattern, root_dir=HERE)
+                   if os.path.isfile(os.path.join(HERE, p)) and not p.endswith(NOT_INSTALLED))
     return (os.path.join("share", PACKAGE, dest), files)
 
 
@@ -30,7 +36,6 @@ setup(
         share_files("config/*", "config"),
         share_files("config/training/*", "config/training"),
         share_files("models/default/*", "models/default"),
-        share_files("models/default_int8/*", "models/default_int8"),
         share_files("models/face_detection/*", "models/face_detection"),
     ],
     # Runtime Python deps come from package.xml (rosdep) or requirements.txt (pip), not here:

@@ -13,6 +13,7 @@ Fixtures:
 """
 from __future__ import annotations
 
+import logging
 import os
 import random
 import uuid
@@ -21,6 +22,10 @@ from pathlib import Path
 import pytest
 
 from fer_ros.core.paths import shared_dir as find_shared_dir
+
+# The launch_testing plugin installs a Logger class with propagate = False: loggers created
+# after it (fer_ros.*) would then never reach pytest's caplog. Plain loggers again.
+logging.setLoggerClass(logging.Logger)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

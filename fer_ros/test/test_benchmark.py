@@ -12,9 +12,9 @@ import pytest
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
-HEADLINE = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_int8",
+HEADLINE = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_fp32",
             "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
-            "peer_fer_fps", "peer_fer_speed_ratio")
+            "node_cpu_ms_per_frame_30fps", "peer_fer_fps", "peer_fer_speed_ratio")
 
 
 def benchmark(tmp_path, env, *args: str) -> dict:
@@ -30,19 +30,26 @@ def benchmark(tmp_path, env, *args: str) -> dict:
 
 
 def test_core_section_and_machine_info(shared_dir, default_bundle, tmp_path, ros_env):
-    result = benchmark(tmp_path, ros_env, "--skip", "int8", "node", "peer")
+    result = benchmark(tmp_path, ros_env, "--skip", "node", "peer")
     assert result["detect_classify_fps_vga_3faces"] > 0
+    assert result["detect_classify_fps_vga_3faces_fp32"] > 0
+    # defaults run the bundle's INT8 network on this CPU; the fp32 key its fp32 one
+    assert result["core"]["network"] == "int8" and result["fp32"]["network"] == "fp32"
     cases = {(c["faces_per_frame"], c["detect_max_side"]) for c in result["core"]["pipeline"]}
     assert {(1, 0), (3, 0), (10, 0)} <= cases
+    recall = result["detection_recall"]
+    assert recall["lost_vs_reference"]["defaults"] == {}, recall["lost_vs_reference"]
+    large = [r for r in recall["per_setting"]["defaults"] if r["frame"] == "1920x1080"]
+    assert large and all(r["found"] == 1.0 for r in large), large
     env = result["environment"]
     assert env["cpu_count"] >= 1 and env["processor"] and env["date"]
-    for name, key in (("node", "node_dds_fps"), ("peer", "peer_fer_fps"),
-                      ("int8", "detect_classify_fps_vga_3faces_int8")):
+    for name, key in (("node", "node_dds_fps"), ("peer", "peer_fer_fps")):
         assert result[key] is None and result[f"{name}_null_reason"] == "skipped with --skip"
 
 
-def test_missing_peer_environment_is_null_with_reason(shared_dir, default_bundle, tmp_path, ros_env):
-    result = benchmark(tmp_path, ros_env, "--skip", "core", "int8", "node",
+def test_missing_peer_environment_is_null_with_reason(shared_dir, default_bundle, tmp_path,
+                                                      ros_env):
+    result = benchmark(tmp_path, ros_env, "--skip", "core", "fp32", "recall", "node",
                        "--peer-python", str(tmp_path / "no" / "python"))
     assert result["peer_fer_fps"] is None and result["peer_fer_speed_ratio"] is None
     assert "not found" in result["peer_fer_null_reason"]
@@ -53,8 +60,9 @@ def test_missing_peer_environment_is_null_with_reason(shared_dir, default_bundle
 def test_node_section_through_dds(shared_dir, default_bundle, tmp_path, ros_env, repo_root):
     if not (repo_root / "install" / "fer_ros" / "lib" / "fer_ros" / "fer_node").is_file():
         pytest.fail("fer_node is not installed: run make setup")
-    result = benchmark(tmp_path, ros_env, "--skip", "core", "int8", "peer")
+    result = benchmark(tmp_path, ros_env, "--skip", "core", "fp32", "recall", "peer")
     node = result["node"]
     assert result["node_dds_fps"] > 0 and node["replies"] > 0, node
     assert 0 < result["node_latency_ms_p50"] <= result["node_latency_ms_p99"], node
     assert node["latency_replies"] > 0
+    assert result["node_cpu_ms_per_frame_30fps"] > 0 and node["cpu_phase_replies"] > 0, node

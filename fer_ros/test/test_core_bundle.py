@@ -113,3 +113,50 @@ def test_default_bundle_is_valid(default_bundle):
     bundle = default_bundle
     backend = OnnxRuntimeBackend(bundle)  # checks network I/O against the metadata
     assert backend.name == "onnxruntime-cpu" and bundle.num_classes >= 2
+
+
+def test_default_bundle_carries_fp32_and_int8_in_one_model_json(default_bundle):
+    from fer_ros.core.bundle import file_sha256
+    assert set(default_bundle.networks) == {"fp32", "int8"}
+    assert default_bundle.precision == "fp32" and default_bundle.network_path.name == "model.onnx"
+    int8 = default_bundle.with_precision("int8")
+    assert int8.network_path.name == "model.int8.onnx" and int8.precision == "int8"
+    meta = default_bundle.metadata
+    assert meta["networks"]["int8"]["sha256"] == file_sha256(int8.network_path)
+    assert meta["networks"]["int8"]["quantization"]["activations"] == "uint8"
+    drop = meta["networks"]["int8"]["metrics"]["accuracy_drop_points"]
+    assert 0 <= drop <= 1.0, f"shipped int8 network loses {drop} points"
+    for precision in ("fp32", "int8"):  # both networks load and match the metadata
+        OnnxRuntimeBackend(default_bundle.with_precision(precision), threads=1)
+    assert not (default_bundle.path.parent / "default_int8").exists()
+
+
+def test_a_bundle_without_networks_is_one_network_of_its_precision(bundle_copy):
+    """Bundles written before the networks map (format_version 1) load unchanged."""
+    meta = json.loads((bundle_copy / "model.json").read_text())
+    meta.pop("networks", None)
+    (bundle_copy / "model.json").write_text(json.dumps(meta))
+    bundle = load_bundle(bundle_copy)
+    assert set(bundle.networks) == {"fp32"} and bundle.network_path.name == "model.onnx"
+    with pytest.raises(ModelError, match="has no int8 network.*fer-ros quantize"):
+        bundle.with_precision("int8")
+    meta["precision"] = "int8"  # an old separate INT8 bundle
+    (bundle_copy / "model.json").write_text(json.dumps(meta))
+    assert set(load_bundle(bundle_copy).networks) == {"int8"}
+
+
+def test_a_second_network_is_checked_like_the_first(bundle_copy):
+    shutil.copy(bundle_copy / "model.onnx", bundle_copy / "model.int8.onnx")
+    rewrite_metadata(bundle_copy, networks={"int8": {"file": "model.int8.onnx",
+                                                     "sha256": "0" * 64}})
+    with pytest.raises(ModelError,
+                       match=r"model\.int8\.onnx: SHA-256 .* differs from networks\.int8\.sha256"):
+        load_bundle(bundle_copy)
+    rewrite_metadata(bundle_copy, networks={"int8": {"file": "missing.onnx"}})
+    with pytest.raises(ModelError, match=r"missing\.onnx: network file .* does not exist"):
+        load_bundle(bundle_copy)
+    rewrite_metadata(bundle_copy, networks={"int4": {"file": "model.int8.onnx"}})
+    with pytest.raises(ModelError, match="networks.int4 must be one of"):
+        load_bundle(bundle_copy)
+    rewrite_metadata(bundle_copy, networks={"int8": {"file": "model.int8.onnx"}})
+    assert load_bundle(bundle_copy).with_precision("int8").network_path.name == "model.int8.onnx"

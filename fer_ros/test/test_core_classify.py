@@ -5,13 +5,14 @@ The tiny random networks here test interfaces only; accuracy is tested on the tr
 default bundle in test_core_pipeline.py.
 """
 import logging
+import time
 
 import numpy as np
 import pytest
 
 from fer_ros.core.backend import ClassifierBackend
 from fer_ros.core.bundle import load_bundle
-from fer_ros.core.classify import OnnxRuntimeBackend, select_backend
+from fer_ros.core.classify import OnnxRuntimeBackend, UpgradingBackend, select_backend
 from fer_ros.core.config import ClassifierConfig
 from fer_ros.core.errors import ConfigError, InputError, ModelError
 
@@ -83,6 +84,8 @@ def test_auto_selects_and_logs_why(bundles, caplog):
     assert chosen and "auto" in chosen[-1], caplog.text
     if backend.name == "onnxruntime-cpu":  # the reason why nothing faster was taken
         assert "TensorRT" in chosen[-1] or "tensorrt" in chosen[-1]
+    # this test bundle has no INT8 network: fp32, and the way to get one is named
+    assert "fp32 network" in chosen[-1] and "fer-ros quantize" in chosen[-1], chosen[-1]
 
 
 def test_auto_with_device_cpu_takes_onnxruntime_cpu(bundles, caplog):
@@ -155,9 +158,9 @@ def test_torch_backend_matches_onnxruntime_on_the_same_weights(tmp_path):
 
 class FakeTensorRT:
     """Stands in for fer_ros.core.tensorrt_backend: TensorRT cannot be installed here, and
-    what is tested is select_backend's order and fallbacks, not TensorRT itself."""
+    what is tested is select_backend's order, fallbacks and background swap, not TensorRT."""
 
-    def __init__(self, available=True, fails=False, num_classes=6):
+    def __init__(self, available=True, fails=None, num_classes=6):
         self.available, self.fails, self.num_classes, self.built = available, fails, \
             num_classes, []
         outer = self
@@ -166,8 +169,8 @@ class FakeTensorRT:
             name = "tensorrt-fp16"
 
             def __init__(self, onnx_path, max_batch=16, precision="fp16", cache_dir=None):
-                if outer.fails:
-                    raise RuntimeError("engine build failed: out of GPU memory")
+                if outer.fails is not None:
+                    raise outer.fails
                 outer.built.append((onnx_path, max_batch, precision))
                 self.num_classes = outer.num_classes
 
@@ -179,35 +182,51 @@ class FakeTensorRT:
     def tensorrt_available(self):
         return (True, "10.0") if self.available else (False, "no CUDA GPU found")
 
+    @staticmethod
+    def network_for(bundle, precision):  # TensorRT 10: fp16 is built from the fp32 network
+        return bundle.with_precision("int8" if precision == "int8" else "fp32"), precision
+
 
 @pytest.fixture()
 def fake_tensorrt(monkeypatch):
     def install(**kwargs):
         fake = FakeTensorRT(**kwargs)
         monkeypatch.setitem(__import__("sys").modules, "fer_ros.core.tensorrt_backend", fake)
+        monkeypatch.setattr("fer_ros.core.classify._tensorrt_installed", lambda: True)
         return fake
     return install
 
 
-def test_auto_prefers_tensorrt_when_available(bundles, fake_tensorrt, caplog):
+def test_auto_serves_onnxruntime_then_swaps_in_tensorrt(bundles, fake_tensorrt, caplog):
+    """The engine is built in the background: start-up is never blocked by it."""
     fake = fake_tensorrt()
+    bundle = load_bundle(bundles["six_gray"])
     with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
-        backend = select_backend(ClassifierConfig(max_batch=8, precision="fp16"),
-                                 load_bundle(bundles["six_gray"]))
+        backend = select_backend(ClassifierConfig(max_batch=8), bundle)
+        assert isinstance(backend, UpgradingBackend)
+        assert backend.wait(30), "background TensorRT build did not finish"
     assert backend.name == "tensorrt-fp16" and fake.built[0][1:] == (8, "fp16")
-    assert "tensorrt-fp16 (auto: TensorRT is available)" in caplog.text
+    assert "serving until TensorRT is ready" in caplog.text
+    assert "GPU backend ready, replaces onnxruntime-cpu" in caplog.text
+    assert backend.infer(random_batch(2, 1, 40)).argmax(1).tolist() == [5, 5]  # TensorRT's
 
 
-def test_auto_falls_back_to_onnxruntime_and_logs_the_reason(bundles, fake_tensorrt, caplog):
-    fake_tensorrt(fails=True)
+@pytest.mark.parametrize("error", [RuntimeError("engine build failed: out of GPU memory"),
+                                   AttributeError("module 'cuda' has no attribute 'cudart'"),
+                                   TypeError("incompatible function arguments")])
+def test_auto_keeps_onnxruntime_on_any_gpu_failure_and_logs_it(bundles, fake_tensorrt, caplog,
+                                                               error):
+    fake_tensorrt(fails=error)
     with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
         backend = select_backend(ClassifierConfig(), load_bundle(bundles["six_gray"]))
-    assert backend.name == "onnxruntime-cpu"
-    assert "out of GPU memory" in caplog.text
+        assert backend.wait(30)
+    assert backend.name == "onnxruntime-cpu" and str(error) in caplog.text
+    assert backend.infer(random_batch(1, 1, 40)).shape == (1, 6)
     fake_tensorrt(available=False)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
         backend = select_backend(ClassifierConfig(), load_bundle(bundles["six_gray"]))
+        assert backend.wait(30)
     assert backend.name == "onnxruntime-cpu" and "no CUDA GPU found" in caplog.text
 
 
@@ -224,3 +243,55 @@ def test_tensorrt_output_gets_a_softmax_when_the_bundle_has_none(bundles, fake_t
     probs = backend.infer(random_batch(2, 3, 48))
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
     assert probs[0].argmax() == 7  # order kept
+
+
+def test_auto_runs_the_int8_network_on_cpu_and_says_why(default_bundle, caplog):
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(device="cpu"), default_bundle)
+    assert backend.bundle.network_path.name == "model.int8.onnx"
+    assert "int8 network" in caplog.text and "points below fp32" in caplog.text
+
+
+@pytest.mark.parametrize("precision, network", [("fp32", "model.onnx"),
+                                                ("int8", "model.int8.onnx")])
+def test_precision_forces_a_network(default_bundle, precision, network):
+    backend = select_backend(ClassifierConfig(device="cpu", precision=precision),
+                             default_bundle)
+    assert backend.bundle.network_path.name == network
+
+
+def test_forcing_a_network_the_bundle_lacks_says_how_to_add_it(default_bundle):
+    with pytest.raises(ModelError, match="has no fp16 network"):
+        select_backend(ClassifierConfig(device="cpu", precision="fp16"), default_bundle)
+    with pytest.raises(ConfigError, match="classifier.precision must be one of"):
+        ClassifierConfig(precision="int4")
+
+
+def test_int8_and_fp32_agree_on_real_faces(default_bundle, shared_dir):
+    from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+    from fer_ros.core.preprocess import face_to_tensor
+    faces, _ = sample_faces(shared_dir / FER2013_RELATIVE, "PublicTest", 64)
+    x = np.stack([face_to_tensor(f, default_bundle.input_spec) for f in faces])
+    p8 = OnnxRuntimeBackend(default_bundle.with_precision("int8"), threads=1).infer(x)
+    p32 = OnnxRuntimeBackend(default_bundle.with_precision("fp32"), threads=1).infer(x)
+    agreement = float((p8.argmax(1) == p32.argmax(1)).mean())
+    assert agreement >= 0.9, f"int8 and fp32 agree on only {agreement:.0%} of 64 real faces"
+
+
+def test_upgrading_backend_never_closes_a_backend_mid_inference(default_bundle):
+    """A real slow build: the fp32 network replaces int8 while inferences run."""
+    import threading
+    serving = OnnxRuntimeBackend(default_bundle.with_precision("int8"), threads=1)
+    closed = threading.Event()
+    serving.close = closed.set  # record when the swap closes it
+
+    def build():
+        time.sleep(0.3)
+        return OnnxRuntimeBackend(default_bundle.with_precision("fp32"), threads=1)
+
+    backend = UpgradingBackend(serving, build)
+    x = np.zeros((2, 1, 64, 64), np.float32)
+    while not backend.wait(0):
+        assert backend.infer(x).shape == (2, 7)
+    assert closed.is_set() and backend.infer(x).shape == (2, 7)
+    assert backend.failure is None

@@ -168,3 +168,44 @@ def test_box_geometry():
     assert a.iou(Box(20, 20, 5, 5)) == 0
     assert Box(-5, -5, 20, 20).clipped(10, 8) == Box(0, 0, 10, 8)
     assert isinstance(HaarDetector(DetectorConfig(kind="haar")).name, str)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("frame, side, count", [((1920, 1080), 800, 6), ((1920, 1080), 1000, 6),
+                                                ((4000, 3000), 1000, 2)])
+def test_defaults_find_real_faces_up_to_the_frame_height(shared_dir, frame, side, count):
+    """A person close to the camera: CK+ faces scaled to 800 / 1000 px (one pass at full
+    resolution found 70 % / 10 % in 1080p and none of the 1000 px faces in 4000x3000)."""
+    images, labels = faces.ckplus_faces(per_class=2)
+    scenes = [faces.compose_frame([images[i * 2]], [labels[i * 2]], frame, side, seed=i)
+              for i in range(count)]
+    detector = make_detector(DetectorConfig())
+    assert detector.large_face_scales(frame[1], frame[0], 1.0), "no larger-face pass planned"
+    rate, false_positives = detection_rate(detector, scenes)
+    assert rate == 1.0, f"defaults found {rate:.0%} of {count} real {side} px faces in {frame}"
+    assert false_positives == 0, f"{false_positives} false detections"
+
+
+@pytest.mark.parametrize("frame", [(640, 480), (1280, 720)])
+def test_defaults_keep_the_small_face_recall_of_full_resolution(shared_dir, frame):
+    """32 and 48 px real faces: the larger-face passes add boxes, never lose one."""
+    images, labels = faces.fer2013_faces("Training", limit=60)
+    scenes = [faces.compose_frame(images[i:i + 3], labels[i:i + 3], frame, face_px=(32, 48),
+                                  seed=i) for i in range(0, 60, 3)]
+    full, _ = detection_rate(make_detector(DetectorConfig(large_faces=False)), scenes)
+    default, _ = detection_rate(make_detector(DetectorConfig()), scenes)
+    assert default >= full, f"defaults found {default:.0%} of 32-48 px faces, full {full:.0%}"
+    assert full > 0.2, f"full resolution found only {full:.0%}: the scenes are broken"
+
+
+def test_vga_needs_no_larger_face_pass_and_detect_max_side_adds_them():
+    detector = make_detector(DetectorConfig())
+    assert detector.large_face_scales(480, 640, 1.0) == []  # YuNet sees 480 px at once
+    assert detector.large_face_scales(1080, 1920, 1.0) == [pytest.approx(320 / 1080)]
+    assert len(detector.large_face_scales(3000, 4000, 1.0)) == 2
+    # a first pass on a half-size copy sees faces twice as large: 960 px, not all of 1080p
+    assert detector.large_face_scales(480, 640, 0.5) == []
+    assert detector.large_face_scales(1080, 1920, 0.5) == [pytest.approx(320 / 1080)]
+    assert make_detector(DetectorConfig(large_faces=False)).large_face_scales(3000, 4000, 1) \
+        == []
+    assert make_detector(DetectorConfig(kind="haar")).large_face_scales(3000, 4000, 1) == []

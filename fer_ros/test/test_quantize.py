@@ -36,23 +36,31 @@ def test_int8_accuracy_within_threshold_on_real_faces(int8_bundle):
         assert report[f"fp32_batch{batch}_ms"] > 0 and report[f"int8_batch{batch}_ms"] > 0
 
 
-def test_int8_bundle_loads_and_classifies_real_faces(int8_bundle, default_bundle):
+def test_int8_network_joins_the_bundle_and_classifies_real_faces(int8_bundle, default_bundle):
     from fer_ros.core.bundle import file_sha256, load_bundle
     from fer_ros.core.classify import OnnxRuntimeBackend
     from fer_ros.training.export import faces_to_batch, sample_fer2013
     out, report = int8_bundle
     meta = json.loads((out / "model.json").read_text())
-    assert meta["precision"] == "int8" and meta["format_version"] == 1
-    assert meta["network_sha256"] == file_sha256(out / "model.onnx")
-    assert meta["quantization"]["calibration"] == {"dataset": "fer2013", "split": "Training",
-                                                   "faces": 128}
-    assert meta["metrics"]["fer2013_publictest_accuracy"] == report["int8_accuracy"]
-    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    # one bundle, one model.json: fp32 stays the top-level network old readers load
+    assert meta["precision"] == "fp32" and meta["format_version"] == 1
+    assert meta["network"] == "model.onnx"
+    assert file_sha256(out / "model.onnx") == file_sha256(default_bundle.path / "model.onnx")
+    entry = meta["networks"]["int8"]
+    assert entry["file"] == "model.int8.onnx"
+    assert entry["sha256"] == file_sha256(out / "model.int8.onnx")
+    assert entry["quantization"]["calibration"] == {"dataset": "fer2013", "split": "Training",
+                                                    "faces": 128}
+    assert entry["metrics"]["fer2013_publictest_accuracy"] == report["int8_accuracy"]
+    assert meta["networks"]["fp32"]["file"] == "model.onnx"
+    ops = {node.op_type for node in onnx.load(str(out / "model.int8.onnx")).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops, "network is not quantised"
-    int8 = OnnxRuntimeBackend(load_bundle(out), threads=1)
-    fp32 = OnnxRuntimeBackend(default_bundle, threads=1)
+    bundle = load_bundle(out)
+    assert set(bundle.networks) == {"fp32", "int8"}
+    int8 = OnnxRuntimeBackend(bundle.with_precision("int8"), threads=1)
+    fp32 = OnnxRuntimeBackend(bundle.with_precision("fp32"), threads=1)
     faces, _ = sample_fer2013(FER2013_CSV, "PublicTest", 64)
-    x = faces_to_batch(faces, load_bundle(out).input_spec)
+    x = faces_to_batch(faces, bundle.input_spec)
     p8, p32 = int8.infer(x), fp32.infer(x)
     assert np.allclose(p8.sum(1), 1.0, atol=1e-4)
     agreement = (p8.argmax(1) == p32.argmax(1)).mean()
@@ -69,7 +77,16 @@ def test_quantize_refuses_a_drop_above_the_threshold(default_bundle, tmp_path):
     assert not (out / "model.json").exists() and not (out / "model.onnx").exists()
 
 
-def test_quantize_refuses_to_overwrite_its_source(default_bundle):
-    from fer_ros.training.quantize import QuantizeError, quantize_bundle
-    with pytest.raises(QuantizeError, match="is the source bundle"):
-        quantize_bundle(default_bundle.path, default_bundle.path, data=FER2013_CSV)
+def test_quantize_in_place_adds_int8_beside_fp32(int8_bundle, tmp_path):
+    """`fer-ros quantize BUNDLE` (no OUT_DIR) re-quantises in place; fp32 is untouched."""
+    from fer_ros.cli import main
+    from fer_ros.core.bundle import file_sha256, load_bundle
+    out, _ = int8_bundle
+    fp32_before = file_sha256(out / "model.onnx")
+    code = main(["quantize", "--model", str(out), "--data", str(FER2013_CSV), "--calib-faces", "64",
+                 "--val-faces", "100", "--runs", "2", "--threads", "1", "--force"])
+    assert code == 0
+    bundle = load_bundle(out)  # verifies both SHA-256s
+    assert set(bundle.networks) == {"fp32", "int8"}
+    assert file_sha256(out / "model.onnx") == fp32_before
+    assert bundle.networks["int8"].info["quantization"]["calibration"]["faces"] == 64

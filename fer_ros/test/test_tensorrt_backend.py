@@ -140,3 +140,131 @@ def test_tensorrt_matches_onnxruntime_on_real_faces(default_bundle, tmp_path):
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.98
     _, _, built = load_or_build(default_bundle.network_path, "fp16", 16, cache_dir=tmp_path)
     assert not built, "a fresh cached engine was rebuilt"
+
+
+def test_int8_engines_take_the_bundle_int8_network_only_with_int8_activations(default_bundle):
+    int8 = default_bundle.with_precision("int8")  # the shipped one: uint8 activations
+    ready, reason = int8_ready(int8.network_path)
+    assert not ready and "--activations int8" in reason
+
+
+def test_concurrent_engine_writes_never_share_a_temporary_file(tmp_path):
+    import threading
+    from fer_ros.core.tensorrt_backend import write_atomically
+    target = tmp_path / "model.fp16.b16.engine"
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    threads = [threading.Thread(target=write_atomically, args=(target, p)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert target.read_bytes() in payloads, "two writers mixed their bytes in one file"
+    assert list(tmp_path.iterdir()) == [target], "temporary files left behind"
+
+
+class FakeCudart:
+    """Stands in for cuda-python (no GPU here): records frees, lets _run block."""
+
+    class cudaError_t:  # noqa: N801 - cuda-python's name
+        cudaSuccess = 0
+
+    def __init__(self):
+        self.freed = []
+
+    def cudaFree(self, pointer):  # noqa: N802
+        self.freed.append(pointer)
+        return (0,)
+
+    def cudaStreamDestroy(self, stream):  # noqa: N802
+        return (0,)
+
+
+def test_close_waits_for_a_running_inference():
+    import threading
+    import time
+    from fer_ros.core.tensorrt_backend import TensorRTBackend
+    backend = TensorRTBackend.__new__(TensorRTBackend)  # no TensorRT here: the fields only
+    backend._lock, backend._cudart = threading.Lock(), FakeCudart()
+    backend._d_in, backend._d_out, backend._stream = 1, 2, 3
+    backend.channels, backend.size, backend.max_batch, backend.num_classes = 1, 8, 4, 7
+    backend.engine_path = "test.engine"
+    events = []
+
+    def run(chunk):  # an inference that takes a while on the "GPU"
+        events.append("start")
+        time.sleep(0.3)
+        events.append("end" if not backend._cudart.freed else "freed during inference")
+        return np.zeros((len(chunk), 7), np.float32)
+
+    backend._run = run
+    cudart = backend._cudart
+    worker = threading.Thread(target=backend.infer, args=(np.zeros((2, 1, 8, 8), np.float32),))
+    worker.start()
+    while not events:
+        time.sleep(0.01)
+    backend.close()  # from another thread, mid-inference
+    worker.join()
+    assert events == ["start", "end"] and cudart.freed == [1, 2]
+    with pytest.raises(ModelError, match="is closed"):
+        backend.infer(np.zeros((1, 1, 8, 8), np.float32))
+    backend.close()  # twice is fine
+
+
+@pytest.mark.parametrize("strongly_typed, has_fp16, expected", [
+    (False, False, ("fp32", "fp16")),  # TensorRT 10: FP16 flag on the fp32 network
+    (True, True, ("fp16", "fp32")),    # TensorRT 11: the fp16 network, its own types
+    (True, False, ("fp32", "fp32")),   # TensorRT 11 without one: fp32, not a failure
+])
+def test_fp16_network_follows_the_tensorrt_version(monkeypatch, tmp_path, default_bundle,
+                                                   strongly_typed, has_fp16, expected):
+    import shutil
+    from fer_ros.core import tensorrt_backend
+    from fer_ros.core.bundle import load_bundle
+    bundle = default_bundle
+    if has_fp16:  # a bundle with an fp16 entry (the fp32 file stands in for its bytes)
+        copy = tmp_path / "b"
+        shutil.copytree(default_bundle.path, copy)
+        meta = json.loads((copy / "model.json").read_text())
+        shutil.copy(copy / "model.onnx", copy / "model.fp16.onnx")
+        meta["networks"]["fp16"] = {"file": "model.fp16.onnx"}
+        (copy / "model.json").write_text(json.dumps(meta))
+        bundle = load_bundle(copy)
+    monkeypatch.setattr(tensorrt_backend, "strongly_typed_only", lambda: strongly_typed)
+    network, precision = tensorrt_backend.network_for(bundle, "fp16")
+    assert (network.precision, precision) == expected
+
+
+def test_onnxruntime_tensorrt_provider_gets_caches_precision_and_profiles(tmp_path,
+                                                                          default_bundle):
+    from fer_ros.core.tensorrt_backend import ort_tensorrt_options
+    options = ort_tensorrt_options(default_bundle, "fp16", 8, cache_dir=tmp_path)
+    assert options["trt_fp16_enable"] and not options["trt_int8_enable"]
+    assert options["trt_engine_cache_enable"] and options["trt_timing_cache_enable"]
+    assert options["trt_engine_cache_path"] == str(tmp_path / "onnxruntime-trt")
+    assert (tmp_path / "onnxruntime-trt").is_dir()
+    assert options["trt_profile_min_shapes"] == "input:1x1x64x64"
+    assert options["trt_profile_opt_shapes"] == "input:4x1x64x64"
+    assert options["trt_profile_max_shapes"] == "input:8x1x64x64"
+
+
+def test_engines_built_in_the_source_tree_are_not_installed(tmp_path, repo_root):
+    """setup.py's data_files, evaluated in a copy of the package with a built engine."""
+    import runpy
+    import shutil
+    import setuptools
+    package = tmp_path / "fer_ros"
+    (package / "models" / "default").mkdir(parents=True)
+    shutil.copy(repo_root / "fer_ros" / "setup.py", package / "setup.py")
+    for name in ("model.onnx", "model.json", "model.fp16.b16.engine",
+                 "model.fp16.b16.engine.json", "model.onnx.abc.tmp"):
+        (package / "models" / "default" / name).write_text("x")
+    captured = {}
+    original = setuptools.setup
+    setuptools.setup = lambda **kw: captured.update(kw)
+    try:
+        runpy.run_path(str(package / "setup.py"))
+    finally:
+        setuptools.setup = original
+    installed = [f for dest, files in captured["data_files"] if dest.endswith("models/default")
+                 for f in files]
+    assert sorted(installed) == ["models/default/model.json", "models/default/model.onnx"]

@@ -4,12 +4,17 @@
     fer-ros benchmark --json /tmp/smoke.json --tiny     # seconds-long smoke run
 
 Sections (each also sets its headline keys at the top level):
-- core: per-stage latency and frames/s on 640x480 frames with 1, 3 and 10 real faces,
-  ONNX Runtime fp32, and INT8 when an INT8 bundle is given or can be made (`fer-ros
-  quantize`) -> detect_classify_fps_vga_3faces, detect_classify_fps_vga_3faces_int8;
-- node: the installed fer_node through real DDS (probe process -> fer_node process ->
-  probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to end); with
-  --node-rep155 also node_rep155: the same with the REP-155 + vision_msgs outputs off / on;
+- core: per-stage latency and frames/s on 640x480 frames with 1, 3 and 10 real faces at
+  the node's defaults (backend auto: the bundle's INT8 network on CPU; default detector)
+  -> detect_classify_fps_vga_3faces;
+- fp32: the same with classifier.precision fp32 -> detect_classify_fps_vga_3faces_fp32;
+- recall: detection recall by face size (24..300 px in VGA, 450..2500 px in 1080p and
+  4000x3000) at defaults against one full-resolution pass -> detection_recall;
+- node: the installed fer_node (its defaults) through real DDS (probe process -> fer_node
+  process -> probe) -> node_dds_fps, node_latency_ms_p50, node_latency_ms_p99 (end to
+  end; with --node-rep155 also node_rep155: REP-155 + vision_msgs outputs off / on),
+  node_cpu_ms_per_frame_30fps (CPU time of the node process per frame while a 30 Hz
+  camera streams 3 faces);
 - peer: the `fer` PyPI package (Haar + mini-Xception, in .venv-peer) on the same frames as
   fer_ros -> peer_fer_fps, peer_fer_speed_ratio (fer_ros fps / fer fps), and both accuracies.
 A section that cannot run here sets its keys to null with a ``*_null_reason``; no number
@@ -19,25 +24,25 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from fer_ros.core.cli_args import add_json_argument, add_model_argument, write_json
 
-HELP = "measure speed (core, node over DDS, INT8, the fer package) into one JSON file"
-HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_int8",
+HELP = "measure speed (core, node over DDS, recall, the fer package) into one JSON file"
+HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_fp32",
                  "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
-                 "peer_fer_fps", "peer_fer_speed_ratio")
+                 "node_cpu_ms_per_frame_30fps", "peer_fer_fps", "peer_fer_speed_ratio")
+SECTIONS = ("core", "fp32", "recall", "node", "peer")
+NODE_KEYS = ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
+             "node_cpu_ms_per_frame_30fps")
 
 
 def add_arguments(parser) -> None:
     add_json_argument(parser, "the results (every section, machine info)", required=True)
-    add_model_argument(parser, "fp32 model bundle directory; default: the installed default "
-                       "bundle")
-    parser.add_argument("--int8-bundle",
-                        help="INT8 bundle (default: quantize --model into a temp folder)")
+    add_model_argument(parser, "model bundle directory (its fp32 and INT8 networks); default: "
+                       "the installed default bundle")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
     parser.add_argument("--frames", type=int, default=200, help="timed frames per core case")
     parser.add_argument("--node-seconds", type=float, default=10.0,
@@ -49,18 +54,18 @@ def add_arguments(parser) -> None:
                         help="frames for the fer-package comparison (3 faces each)")
     parser.add_argument("--peer-python", type=Path, help="interpreter with `fer` installed "
                         "(default: .venv-peer/bin/python)")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("core", "int8", "node", "peer"),
+    parser.add_argument("--skip", nargs="+", default=[], choices=SECTIONS,
                         help="sections to leave out (their keys are null)")
     parser.add_argument("--tiny", action="store_true",
                         help="a seconds-long smoke run (few frames): checks, not figures")
 
 
-def _core(args, bundle, label: str) -> dict:
+def _core(args, precision: str) -> dict:
     from fer_ros.bench.core_bench import run_core_benchmark
     frames, warmup = (5, 2) if args.tiny else (args.frames, 20)
-    return run_core_benchmark(bundle, face_counts=(1, 3, 10), frames=frames, warmup=warmup,
-                              threads=args.threads, detect_max_sides=(0,) if args.tiny
-                              else (0, 320))
+    return run_core_benchmark(args.model, face_counts=(1, 3, 10), frames=frames,
+                              warmup=warmup, threads=args.threads, detect_max_sides=(0,),
+                              backend="auto", device="auto", precision=precision)
 
 
 def _fps_3faces(core: dict) -> float | None:
@@ -70,20 +75,12 @@ def _fps_3faces(core: dict) -> float | None:
     return None
 
 
-def _int8_bundle(args, tmp: Path) -> tuple[str | None, str | None]:
-    """(INT8 bundle path, None) or (None, why there is none)."""
-    if args.int8_bundle:
-        return args.int8_bundle, None
-    from fer_ros.core.bundle import default_bundle_path
-    from fer_ros.training.quantize import quantize_bundle
-    source = args.model or str(default_bundle_path())
-    report = quantize_bundle(source, tmp / "int8", calib_faces=64 if args.tiny else 512,
-                             val_faces=100 if args.tiny else 1000, force=True,
-                             threads=args.threads, runs=3 if args.tiny else 20,
-                             log=lambda m: print(f"[quantize] {m}", file=sys.stderr))
-    if not report.get("written"):
-        return None, f"quantize wrote no bundle: {report}"
-    return str(tmp / "int8"), None
+def _recall(args) -> dict:
+    from fer_ros.bench.detect_rate import run_detect_rate
+    if args.tiny:
+        return run_detect_rate(9, sizes=(32, 96), large=(((1920, 1080), 800),),
+                               large_faces=3)
+    return run_detect_rate(90)
 
 
 def _section(results: dict, name: str, keys: tuple, run) -> None:
@@ -106,20 +103,17 @@ def run(args) -> int:
     results: dict = {"benchmark": "fer_ros", "command": " ".join(["fer-ros"] + sys.argv[1:]),
                      "tiny": args.tiny, "environment": _environment(args.threads)}
     results.update({key: None for key in HEADLINE_KEYS})
-    with tempfile.TemporaryDirectory() as tmp:
-        if "core" not in args.skip:
-            def core():
-                results["core"] = _core(args, args.model, "fp32")
-                results["detect_classify_fps_vga_3faces"] = _fps_3faces(results["core"])
-            _section(results, "core", ("detect_classify_fps_vga_3faces",), core)
-        if "int8" not in args.skip:
-            def int8():
-                path, why = _int8_bundle(args, Path(tmp))
-                if path is None:
-                    raise RuntimeError(why)
-                results["core_int8"] = _core(args, path, "int8")
-                results["detect_classify_fps_vga_3faces_int8"] = _fps_3faces(results["core_int8"])
-            _section(results, "int8", ("detect_classify_fps_vga_3faces_int8",), int8)
+    for name, precision, key in (("core", "auto", "detect_classify_fps_vga_3faces"),
+                                 ("fp32", "fp32", "detect_classify_fps_vga_3faces_fp32")):
+        if name not in args.skip:
+            def core(name=name, precision=precision, key=key):
+                results[name] = _core(args, precision)
+                results[key] = _fps_3faces(results[name])
+            _section(results, name, (key,), core)
+    if "recall" not in args.skip:
+        def recall():
+            results["detection_recall"] = _recall(args)
+        _section(results, "recall", (), recall)
     if "node" not in args.skip:
         def node():
             from fer_ros.bench.node_bench import run_node_benchmark
@@ -127,13 +121,12 @@ def run(args) -> int:
             frames = [s.image for s in labelled_scenes(10)]
             seconds = 3.0 if args.tiny else args.node_seconds
             results["node"] = run_node_benchmark(frames, seconds=seconds)
-            for key in ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99"):
+            for key in NODE_KEYS:
                 results[key] = results["node"][key]
             if args.node_rep155:
                 from fer_ros.bench.node_bench import run_rep155_comparison
                 results["node_rep155"] = run_rep155_comparison(frames, seconds)
-        _section(results, "node", ("node_dds_fps", "node_latency_ms_p50",
-                                   "node_latency_ms_p99"), node)
+        _section(results, "node", NODE_KEYS, node)
     if "peer" not in args.skip:
         def peer():
             from fer_ros.bench.peer_compare import PEER_PYTHON, compare_with_peer

@@ -116,6 +116,11 @@ def time_detectors(frames, iterations: int, warmup: int, threads: int,
     return report
 
 
+def network_precision(pipeline: Pipeline) -> str:
+    """Which of the bundle's networks the classifier runs (fp32, int8, fp16)."""
+    return getattr(getattr(pipeline.backend, "bundle", None), "precision", "unknown")
+
+
 def _environment(threads: int) -> dict:
     import onnxruntime as ort
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -141,7 +146,7 @@ def run_core_benchmark(bundle_path: str | Path | None = None, face_counts=(1, 3,
                        frames: int = 200, warmup: int = 20, threads: int = 2,
                        detect_max_sides=(0, 320), classify_batch: int = 8,
                        shared_dir: str | Path | None = None, backend: str = "onnxruntime",
-                       device: str = "cpu") -> dict:
+                       device: str = "cpu", precision: str = "auto") -> dict:
     """Measure the inference core; returns a JSON-ready dict (see module docstring)."""
     cv2.setNumThreads(threads)  # YuNet runs in OpenCV's DNN module: same thread budget
     shared = Path(shared_dir) if shared_dir else paths.shared_dir()
@@ -158,10 +163,12 @@ def run_core_benchmark(bundle_path: str | Path | None = None, face_counts=(1, 3,
     for max_side in detect_max_sides:
         config = PipelineConfig.from_dict({
             "detector": {"detect_max_side": max_side},
-            "classifier": {"backend": backend, "device": device, "threads": threads},
+            "classifier": {"backend": backend, "device": device, "threads": threads,
+                           "precision": precision},
             "tracker": {"enabled": True}})
         pipeline = Pipeline(config, bundle)
         report["backend"] = pipeline.backend_name
+        report["network"] = network_precision(pipeline)
         for count in face_counts:
             result = time_pipeline(pipeline, make_frames(images, count), frames, warmup)
             result.update({"faces_per_frame": count, "detect_max_side": max_side})
@@ -193,10 +200,13 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="onnxruntime",
                         choices=["auto", "onnxruntime", "tensorrt", "torch"])
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"],
+                        help="network of the bundle (auto: int8 on CPU when it has one)")
     args = parser.parse_args(argv)
     report = run_core_benchmark(args.bundle, tuple(args.faces), args.frames, args.warmup,
                                 args.threads, tuple(args.detect_max_side), args.batch,
-                                backend=args.backend, device=args.device)
+                                backend=args.backend, device=args.device,
+                                precision=args.precision)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

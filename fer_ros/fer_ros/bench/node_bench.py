@@ -7,7 +7,9 @@ Two phases, each ``seconds`` long:
 - latency: frames at ``latency_rate_hz`` (below the node's capacity), latency = reply
   received - frame published, matched by header stamp, on the probe's one clock (so it
   includes DDS transport both ways, decoding, the pipeline and publishing). The node's own
-  arrival -> publish percentiles (its /diagnostics) are reported beside it.
+  arrival -> publish percentiles (its /diagnostics) are reported beside it;
+- robot budget: frames at ``camera_rate_hz`` (30, a camera), CPU time of the fer_node
+  process (all threads, /proc/<pid>/stat) per reply: node_cpu_ms_per_frame_30fps.
 Needs the colcon workspace sourced (rclpy, fer_ros_msgs, the installed fer_node).
 """
 from __future__ import annotations
@@ -111,6 +113,26 @@ class _Probe:
         return sent
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_frame(probe, node_pid: int, msgs, rate_hz: float, seconds: float) -> dict:
+    probe.replies.clear()
+    cpu_start = process_cpu_seconds(node_pid)
+    sent = probe.stream(msgs, rate_hz, seconds, 3_000_000)
+    probe.spin_for(1.0)
+    cpu = process_cpu_seconds(node_pid) - cpu_start
+    replies = sum(1 for _, k in probe.replies if k in sent)
+    return {"node_cpu_ms_per_frame_30fps": round(1000.0 * cpu / replies, 2) if replies else None,
+            "cpu_phase_offered_fps": rate_hz, "cpu_phase_frames": len(sent),
+            "cpu_phase_replies": replies, "cpu_phase_node_cpu_s": round(cpu, 3),
+            "cpu_measured": "user+system CPU time of the fer_node process (all threads) "
+                            "over the phase, including 1 s idle after it, / replies"}
+
+
 def _percentile(values, q) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
@@ -156,10 +178,10 @@ def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = Non
 
 def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
                        latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
-                       parameters: dict | None = None) -> dict:
+                       camera_rate_hz: float = 30.0, parameters: dict | None = None) -> dict:
     """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
     results (raises RuntimeError on failure)."""
-    with node_and_probe(start_timeout_s, parameters) as (_node, probe, _log):
+    with node_and_probe(start_timeout_s, parameters) as (node, probe, _log):
         msgs = _image_msgs(frames)
         probe.stream(msgs, 5.0, 3.0, 0)  # warm-up: model caches, DDS buffers
         probe.spin_for(2.0)
@@ -173,6 +195,8 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
         probe.spin_for(2.0)
         latency = [(t - sent_slow[k]) * 1000.0 for t, k in probe.replies if k in sent_slow]
         probe.spin_for(1.5)  # one more diagnostics period
+        budget = _cpu_per_frame(probe, node.pid, msgs, camera_rate_hz, seconds)
+        costs = in_process_costs(frames)
         fast_window = max(t for t, _ in replies_fast) - t0 if replies_fast else seconds
         diag = probe.diagnostics
         return {
@@ -190,6 +214,8 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
             "node_arrival_to_publish_ms_p99": _float(diag.get("latency_p99_ms")),
             "node_diagnostics": diag,
             "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
+            **budget,
+            "in_process_costs": costs,
             "parameters": parameters or {},
         }
 
@@ -262,3 +288,49 @@ def _float(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def in_process_costs(frames, repeats: int = 50) -> dict:
+    """Median ms of the node's per-frame steps besides the pipeline, measured in this
+    process on the same 640x480 bgr8 Images: where publish -> receive time goes besides
+    DDS transport (which needs two processes: ``node_latency_ms_*`` minus these and the
+    pipeline's own time)."""
+    import threading
+
+    from rclpy.serialization import deserialize_message, serialize_message
+    from sensor_msgs.msg import Image
+
+    from fer_ros.ros.convert import image_to_bgr8
+    msg = _image_msgs(frames[:1])[0]
+    wire = serialize_message(msg)
+
+    def median_ms(step) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000.0)
+        return round(float(np.median(times)), 3)
+
+    wake, handed = threading.Condition(), []
+
+    def worker():
+        with wake:
+            while len(handed) < repeats:
+                wake.wait()
+                handed[-1] = time.perf_counter() - handed[-1]
+                wake.notify()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    for _ in range(repeats):  # the node's hand-off: executor thread -> worker (Condition)
+        with wake:
+            handed.append(time.perf_counter())
+            wake.notify()
+            wake.wait(1.0)
+    thread.join(2.0)
+    return {"serialize_ms": median_ms(lambda: serialize_message(msg)),
+            "deserialize_ms": median_ms(lambda: deserialize_message(wire, Image)),
+            "image_to_bgr8_ms": median_ms(lambda: image_to_bgr8(msg)),
+            "worker_handoff_ms": round(float(np.median(handed)) * 1000.0, 3),
+            "image_bytes": len(wire)}

@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_ros.bag.truth import TruthFace, TruthScore
 from fer_ros.bench import scenes
+from fer_ros.bench.core_bench import network_precision
 from fer_ros.core import paths
 from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import PipelineConfig
@@ -67,6 +68,7 @@ def run_ours(frames, bundle, threads: int, warmup: int = 5) -> dict:
         cpu.append((time.process_time() - cpu_start) * 1000.0)
         found.append([(f.box, f.label) for f in result.faces])
     return {"fps": round(1000.0 * len(times) / sum(times), 2),
+            "network": network_precision(pipeline),
             "per_frame_ms_p50": round(float(np.median(times)), 2),
             "cpu_ms_per_frame": round(float(np.mean(cpu)), 2),
             **score(frames, found, pipeline.labels)}

@@ -1,4 +1,5 @@
-"""Model bundle: a directory with the network (``model.onnx``) and its metadata (``model.json``).
+"""Model bundle: a directory with the networks (``model.onnx``, ``model.int8.onnx``) and one
+metadata file (``model.json``).
 
 Nothing about a model is hard-coded in the runtime: labels, input size, channels,
 normalisation and crop margin all come from ``model.json``, so a 6-class or an
@@ -9,7 +10,15 @@ normalisation and crop margin all come from ``model.json``, so a 6-class or an
      "labels": ["angry", ...],
      "input": {"name": "input", "size": 64, "channels": 1, "mean": [0.5], "std": [0.5],
                "crop_margin": 0.15, "layout": "NCHW", "dtype": "float32"},
-     "output": {"name": "probabilities", "softmax_applied": true}, ...}
+     "output": {"name": "probabilities", "softmax_applied": true}, ...,
+     "networks": {"fp32": {"file": "model.onnx", "sha256": "<hex>", "metrics": {...}},
+                  "int8": {"file": "model.int8.onnx", "sha256": "<hex>",
+                           "quantization": {...}, "metrics": {...}}}}
+
+``network``/``network_sha256`` stay the fp32 network, so a reader that predates
+``networks`` (optional, format_version still 1) loads the fp32 network unchanged; a bundle
+without ``networks`` has one network of precision ``precision`` (default fp32).
+:meth:`Bundle.with_precision` gives the bundle view the backends load.
 
 Every problem raises :class:`ModelError` naming the file and the fix.
 """
@@ -17,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fer_ros.core.errors import InputError, ModelError
@@ -25,6 +34,7 @@ from fer_ros.core.paths import find_model_file
 from fer_ros.core.preprocess import InputSpec
 
 FORMAT_VERSION = 1
+NETWORK_PRECISIONS = ("fp32", "fp16", "int8")
 METADATA_FILE = "model.json"
 DEFAULT_BUNDLE = "default"
 
@@ -43,8 +53,20 @@ def file_sha256(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Network:
+    """One network file of a bundle and its entry in ``networks`` (metrics, quantization)."""
+
+    precision: str
+    path: Path
+    info: dict = field(repr=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Bundle:
-    """A validated model bundle; ``metadata`` keeps every field of model.json."""
+    """A validated model bundle; ``metadata`` keeps every field of model.json.
+
+    ``network_path`` is the network of ``precision`` (the backends load it); ``networks``
+    holds every network of the bundle by precision."""
 
     path: Path
     name: str
@@ -57,10 +79,23 @@ class Bundle:
     input_spec: InputSpec
     metadata: dict = field(repr=False, default_factory=dict)
     temperature: float = 1.0   # output.temperature (fer-ros calibrate); 1.0 = uncalibrated
+    precision: str = "fp32"
+    networks: dict = field(repr=False, default_factory=dict)
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    def has(self, precision: str) -> bool:
+        return precision in self.networks
+
+    def with_precision(self, precision: str) -> "Bundle":
+        """This bundle with ``network_path`` on its ``precision`` network."""
+        if precision not in self.networks:
+            raise ModelError(f"bundle {self.path} has no {precision} network (it has "
+                             f"{', '.join(self.networks)}); add one with `fer-ros quantize "
+                             f"{self.path}` (int8) or set classifier.precision to one of those")
+        return replace(self, network_path=self.networks[precision].path, precision=precision)
 
     def check_network_io(self, input_name: str, input_shape, output_name: str,
                          output_shape) -> None:
@@ -150,24 +185,60 @@ def load_bundle(path: str | Path | None = None, verify_sha256: bool = True) -> B
         raise ModelError(f"{where}: labels must be >= 2 distinct non-empty strings, got {labels}")
     inp = _require(meta, "input", dict, where)
     out = meta.get("output", {})
-    network_path = path / _require(meta, "network", str, where)
-    if not network_path.is_file():
-        raise ModelError(f"{network_path}: network file named in {where} does not exist; "
-                         "copy it into the bundle or re-export")
-    expected = meta.get("network_sha256")
-    if verify_sha256 and expected:
-        actual = file_sha256(network_path)
-        if actual != str(expected).lower():
-            raise ModelError(f"{network_path}: SHA-256 {actual} differs from network_sha256 in "
-                             f"{where}; the file is corrupt or was replaced: re-copy or "
-                             "re-export the bundle")
+    networks = _networks(meta, path, where, verify_sha256)
+    primary = str(meta.get("precision", "fp32"))
     return Bundle(path=path, name=str(meta.get("name", path.name)),
-                  version=str(meta.get("version", "0")), network_path=network_path,
+                  version=str(meta.get("version", "0")),
+                  network_path=networks[primary].path,
                   labels=tuple(labels), input_name=str(inp.get("name", "input")),
                   output_name=str(out.get("name", "probabilities")),
                   softmax_applied=bool(out.get("softmax_applied", True)),
                   input_spec=_input_spec(inp, where), metadata=meta,
+                  precision=primary, networks=networks,
                   temperature=_temperature(out, where))
+
+
+def _networks(meta: dict, path: Path, where: str, verify_sha256: bool) -> dict:
+    """{precision: Network}: the top-level ``network`` plus every ``networks`` entry."""
+    primary = meta.get("precision", "fp32")
+    if primary not in NETWORK_PRECISIONS:
+        raise ModelError(f"{where}: precision must be one of {NETWORK_PRECISIONS}, "
+                         f"got {primary!r}")
+    entries = {primary: {"file": _require(meta, "network", str, where),
+                         "sha256": meta.get("network_sha256")}}
+    extra = meta.get("networks", {})
+    if not isinstance(extra, dict):
+        raise ModelError(f"{where}: 'networks' must map a precision to {{file, sha256}}")
+    for precision, entry in extra.items():
+        if precision not in NETWORK_PRECISIONS or not isinstance(entry, dict) \
+                or not isinstance(entry.get("file"), str):
+            raise ModelError(f"{where}: networks.{precision} must be one of "
+                             f"{NETWORK_PRECISIONS} with a 'file' string, got {entry!r}")
+        if precision == primary and entry["file"] != entries[primary]["file"]:
+            raise ModelError(f"{where}: networks.{precision}.file {entry['file']!r} differs "
+                             f"from 'network' {entries[primary]['file']!r}; re-export")
+        entries[precision] = {**entry, "sha256": entry.get("sha256")
+                              or entries.get(precision, {}).get("sha256")}
+    fields = {p: "network_sha256" if p == primary else f"networks.{p}.sha256" for p in entries}
+    return {precision: Network(precision, _checked_file(path, entry, where, verify_sha256,
+                                                        fields[precision]), entry)
+            for precision, entry in entries.items()}
+
+
+def _checked_file(path: Path, entry: dict, where: str, verify_sha256: bool,
+                  field: str) -> Path:
+    network_path = path / entry["file"]
+    if not network_path.is_file():
+        raise ModelError(f"{network_path}: network file named in {where} does not exist; "
+                         "copy it into the bundle or re-export")
+    expected = entry.get("sha256")
+    if verify_sha256 and expected:
+        actual = file_sha256(network_path)
+        if actual != str(expected).lower():
+            raise ModelError(f"{network_path}: SHA-256 {actual} differs from {field} in "
+                             f"{where}; the file is corrupt or was replaced: re-copy or "
+                             "re-export the bundle")
+    return network_path
 
 
 def _temperature(out: dict, where: str) -> float:

@@ -10,7 +10,9 @@ to run on CPU.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
+import threading
 
 import numpy as np
 
@@ -57,17 +59,20 @@ class OnnxRuntimeBackend(ChunkedBackend):
     """ONNX Runtime session on CPU, CUDA or the TensorRT execution provider."""
 
     def __init__(self, bundle: Bundle, device: str = "cpu", threads: int = 2,
-                 max_batch: int = 16) -> None:
+                 max_batch: int = 16, tensorrt: dict | None = None) -> None:
         super().__init__(bundle, max_batch)
         import onnxruntime as ort
 
         if device not in ORT_PROVIDERS:
             raise ConfigError(f"onnxruntime device must be one of {list(ORT_PROVIDERS)}, "
                               f"got {device!r}")
-        wanted = ORT_PROVIDERS[device]
+        wanted = list(ORT_PROVIDERS[device])
+        if device == "tensorrt":  # engine/timing caches, precision, batch profile
+            wanted[0] = (wanted[0], tensorrt or {})
         available = ort.get_available_providers()
-        if wanted[0] not in available:
-            raise ModelError(f"onnxruntime has no {wanted[0]} (available: {available}); "
+        first = ORT_PROVIDERS[device][0]
+        if first not in available:
+            raise ModelError(f"onnxruntime has no {first} (available: {available}); "
                              "install onnxruntime-gpu with matching CUDA, or use device cpu")
         self.session = ort_session(bundle.network_path, threads, wanted,
                                    f"network of bundle {bundle.path}",
@@ -92,21 +97,28 @@ def _ort_providers() -> list[str]:
     return ort.get_available_providers()
 
 
-def _try_tensorrt(config: ClassifierConfig, bundle: Bundle) -> tuple[ClassifierBackend | None, str]:
-    """A TensorRT backend, or None and the reason it is not available."""
+def _try_tensorrt(config: ClassifierConfig, bundle: Bundle,
+                  precision: str) -> tuple[ClassifierBackend | None, str]:
+    """A TensorRT backend, or None and the reason it is not available.
+
+    Any exception counts as "not available": a TensorRT or cuda-python binding that does
+    not match the driver fails in ways no list of exception types foresees."""
     try:
-        from fer_ros.core.tensorrt_backend import TensorRTBackend, tensorrt_available
-    except ImportError as exc:
-        return None, f"fer_ros TensorRT backend not importable ({exc})"
-    available, reason = tensorrt_available()
+        from fer_ros.core.tensorrt_backend import (TensorRTBackend, network_for,
+                                                   tensorrt_available)
+        available, reason = tensorrt_available()
+    except Exception as exc:
+        return None, f"TensorRT not usable ({type(exc).__name__}: {exc})"
     if not available:
         return None, reason
     try:
-        backend = TensorRTBackend(bundle.network_path, max_batch=config.max_batch,
-                                  precision=config.precision,
+        network, engine_precision = network_for(bundle, precision)
+        backend = TensorRTBackend(network.network_path, max_batch=config.max_batch,
+                                  precision=engine_precision,
                                   cache_dir=config.engine_cache_dir or None)
-    except (FerError, RuntimeError, OSError) as exc:
-        return None, f"TensorRT engine could not be built or loaded: {exc}"
+    except Exception as exc:
+        return None, (f"TensorRT engine could not be built or loaded "
+                      f"({type(exc).__name__}: {exc})")
     classes = getattr(backend, "num_classes", bundle.num_classes)
     if classes != bundle.num_classes:
         backend.close()
@@ -131,46 +143,154 @@ class _SoftmaxAfter(ClassifierBackend):
         self.inner.close()
 
 
+def choose_precision(config: ClassifierConfig, bundle: Bundle, gpu: bool) -> tuple[str, str]:
+    """(network precision, why): ``auto`` is int8 on CPU when the bundle has it, else fp32;
+    fp16 on a GPU (TensorRT) ."""
+    if config.precision != "auto":
+        return config.precision, f"precision {config.precision} configured"
+    if gpu:
+        return "fp16", "GPU: fp16"
+    if bundle.has("int8"):
+        drop = bundle.networks["int8"].info.get("metrics", {}).get("accuracy_drop_points")
+        cost = f", {drop:.2f} accuracy points below fp32" if isinstance(drop, float) else ""
+        return "int8", f"CPU and the bundle has an INT8 network{cost}"
+    return "fp32", ("CPU, but the bundle has no INT8 network (add one with `fer-ros quantize "
+                    f"{bundle.path}`)")
+
+
+def _ort(bundle: Bundle, device: str, config: ClassifierConfig, gpu: bool,
+         why: str) -> ClassifierBackend:
+    precision, reason = choose_precision(config, bundle, gpu)
+    if gpu and precision == "fp16" and not bundle.has("fp16"):
+        precision, reason = "fp32", reason + " not in the bundle, fp32"
+    backend = OnnxRuntimeBackend(bundle.with_precision(precision), device, config.threads,
+                                 config.max_batch)
+    log.info("classifier backend %s, %s network (%s; %s)", backend.name, precision, why, reason)
+    return backend
+
+
 def select_backend(config: ClassifierConfig, bundle: Bundle) -> ClassifierBackend:
     """The backend ``config`` asks for; ``auto``: TensorRT, ORT CUDA, then ORT CPU."""
     kind, device = config.backend, config.device
     if kind == "onnxruntime":
         ort_device = "cuda" if device == "cuda" else "cpu"
-        log.info("classifier backend onnxruntime-%s (configured)", ort_device)
-        return OnnxRuntimeBackend(bundle, ort_device, config.threads, config.max_batch)
+        return _ort(bundle, ort_device, config, ort_device == "cuda", "configured")
     plugin = plugin_backend(kind)
     if plugin is not None:
         log.info("classifier backend %s (configured)", kind)
         return plugin(config, bundle)
     if kind == "tensorrt":
-        backend, reason = _try_tensorrt(config, bundle)
+        precision, why = choose_precision(config, bundle, gpu=True)
+        backend, reason = _try_tensorrt(config, bundle, precision)
         if backend is None:
             raise ModelError(f"backend tensorrt requested but unavailable: {reason}; "
                              "use backend auto or onnxruntime")
-        log.info("classifier backend %s (configured)", backend.name)
+        log.info("classifier backend %s (configured; %s)", backend.name, why)
         return backend
     if kind != "auto":
         raise ConfigError(f"unknown backend {kind!r}; valid: auto, onnxruntime, tensorrt, torch")
     return _select_auto(config, bundle)
 
 
+def _tensorrt_installed() -> bool:
+    return importlib.util.find_spec("tensorrt") is not None
+
+
 def _select_auto(config: ClassifierConfig, bundle: Bundle) -> ClassifierBackend:
+    """CPU: ONNX Runtime. GPU: ONNX Runtime (CUDA, else CPU) at once, and TensorRT built in
+    the background and swapped in when ready: an engine build takes minutes on a Jetson
+    and must not block start-up."""
     if config.device == "cpu":
-        log.info("classifier backend onnxruntime-cpu (auto: device is cpu)")
-        return OnnxRuntimeBackend(bundle, "cpu", config.threads, config.max_batch)
-    backend, reason = _try_tensorrt(config, bundle)
-    if backend is not None:
-        log.info("classifier backend %s (auto: %s)", backend.name, reason)
-        return backend
-    if "CUDAExecutionProvider" in _ort_providers():
+        return _ort(bundle, "cpu", config, False, "auto: device is cpu")
+    try:
+        providers = _ort_providers()
+    except Exception as exc:  # a broken onnxruntime-gpu install: CPU is still worth a try
+        providers = [f"none ({exc})"]
+    gpu_paths = [p for p in ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+                 if p in providers]
+    if _tensorrt_installed():
+        gpu_paths.append("tensorrt")
+    if not gpu_paths:
+        return _ort(bundle, "cpu", config, False, "auto: no GPU backend (tensorrt not "
+                    f"importable, onnxruntime providers {providers})")
+    serving = None
+    if "CUDAExecutionProvider" in providers:
         try:
-            chosen = OnnxRuntimeBackend(bundle, "cuda", config.threads, config.max_batch)
-            log.info("classifier backend %s (auto: TensorRT unavailable: %s)",
-                     chosen.name, reason)
-            return chosen
-        except ModelError as exc:
-            reason += f"; onnxruntime CUDA failed: {exc}"
-    else:
-        reason += "; onnxruntime has no CUDAExecutionProvider"
-    log.info("classifier backend onnxruntime-cpu (auto: %s)", reason)
-    return OnnxRuntimeBackend(bundle, "cpu", config.threads, config.max_batch)
+            serving = _ort(bundle, "cuda", config, True, "auto: serving until TensorRT is ready")
+        except Exception as exc:
+            log.warning("onnxruntime CUDA failed (%s: %s); serving on CPU",
+                        type(exc).__name__, exc)
+    serving = serving or _ort(bundle, "cpu", config, False, "auto: serving until TensorRT "
+                              "is ready")
+    precision, _ = choose_precision(config, bundle, gpu=True)
+
+    def build() -> ClassifierBackend:
+        backend, reason = _try_tensorrt(config, bundle, precision)
+        if backend is None and "TensorrtExecutionProvider" in providers:
+            log.info("TensorRT backend unavailable (%s); trying the onnxruntime TensorRT "
+                     "provider", reason)
+            network = bundle.with_precision(precision if bundle.has(precision) else "fp32")
+            return OnnxRuntimeBackend(network, "tensorrt",
+                                      config.threads, config.max_batch,
+                                      tensorrt=_ort_tensorrt_options(config, bundle, precision))
+        if backend is None:
+            raise ModelError(reason)
+        return backend
+
+    return UpgradingBackend(serving, build)
+
+
+def _ort_tensorrt_options(config: ClassifierConfig, bundle: Bundle, precision: str) -> dict:
+    from fer_ros.core.tensorrt_backend import ort_tensorrt_options
+    return ort_tensorrt_options(bundle, precision, config.max_batch,
+                                config.engine_cache_dir or None)
+
+
+class UpgradingBackend(ClassifierBackend):
+    """Serves with one backend while ``build()`` makes a better one in a thread, then swaps.
+
+    A failed build (any exception) leaves the serving backend in place, with the reason
+    logged. ``infer`` and the swap share a lock, so a backend is never closed mid-call."""
+
+    def __init__(self, serving: ClassifierBackend, build) -> None:
+        self._backend, self._lock = serving, threading.Lock()
+        self.failure: str | None = None
+        self._thread = threading.Thread(target=self._upgrade, args=(build,), daemon=True,
+                                        name="fer_ros-gpu-backend")
+        self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return self._backend.name
+
+    @property
+    def bundle(self):
+        """The bundle view (which network) of the backend serving now."""
+        return getattr(self._backend, "bundle", None)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the background build has finished (either way)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _upgrade(self, build) -> None:
+        try:
+            better = build()
+        except Exception as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
+            log.warning("classifier stays on %s (auto: GPU backend unavailable: %s)",
+                        self._backend.name, self.failure)
+            return
+        with self._lock:
+            old, self._backend = self._backend, better
+        log.info("classifier backend %s (auto: GPU backend ready, replaces %s)",
+                 better.name, old.name)
+        old.close()
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return self._backend.infer(batch)
+
+    def close(self) -> None:
+        with self._lock:
+            self._backend.close()

@@ -16,7 +16,7 @@ from fer_ros.core.errors import ConfigError
 DETECTORS = ("yunet", "yunet_opencv", "haar")
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp16", "fp32", "int8")  # TensorRT engines; the same list as build-engine
+PRECISIONS = ("auto", "fp32", "fp16", "int8")  # auto: the network by device (classify.py)
 TTA_MODES = ("none", "flip")
 
 
@@ -35,7 +35,9 @@ class DetectorConfig:
     """Face detection. ``kind``: ``yunet`` (YuNet through ONNX Runtime, the default),
     ``yunet_opencv`` (the same model through cv2.FaceDetectorYN: same boxes, about twice
     the CPU time) or ``haar``. ``detect_max_side`` > 0 detects on a copy whose longer side
-    is at most that many pixels (faster), boxes are mapped back to full resolution."""
+    is at most that many pixels (faster), boxes are mapped back to full resolution.
+    ``large_faces`` adds reduced passes for faces larger than YuNet sees in one (a person
+    close to the camera), on frames taller than about 480 px."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model
@@ -44,6 +46,7 @@ class DetectorConfig:
     min_face_size: int = 24         # px, full-resolution box side; smaller faces are dropped
     max_faces: int = 10             # keep the highest-scoring faces; the rest are counted
     detect_max_side: int = 0        # 0 = detect at full resolution
+    large_faces: bool = True        # extra reduced passes for faces up to the frame's height
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5
     threads: int = 2                # yunet: ONNX Runtime threads (yunet_opencv: OpenCV's pool)
@@ -70,7 +73,9 @@ class ClassifierConfig:
     device: str = "auto"            # cpu forbids GPU backends under auto
     threads: int = 2                # CPU intra-op threads (ORT, torch)
     max_batch: int = 16             # faces per inference call; larger frames are chunked
-    precision: str = "fp16"         # TensorRT engine precision
+    # auto: the bundle's int8 network on CPU (fp32 when it has none), fp16 on TensorRT;
+    # fp32 / fp16 / int8 force that network (and TensorRT engine precision)
+    precision: str = "auto"
     engine_cache_dir: str = ""      # "" = next to the ONNX model
     checkpoint: str = ""            # torch backend: training checkpoint (.pt)
     tta: str = "none"               # flip: average with the mirrored face (2x classify cost)

@@ -6,6 +6,13 @@ and OpenCV's Haar cascade.
 
 Boxes are in full-resolution pixels, clipped to the image, sorted by score
 (best first) and capped at ``max_faces``; ``dropped`` counts the faces cut by the cap.
+
+YuNet sees faces of about 10 to 480 px in its input (measured on pasted FER2013 faces:
+found 97 % at 320 px, 88 % at 480, 72 % at 640). A face close to the camera is larger, so
+with ``large_faces`` (default) frames taller than that get extra passes on reduced copies,
+each covering the next factor of 3 in face size, until faces as tall as the frame are seen
+(1080p: one pass at 0.3x, 9 % of the full pass's pixels; VGA: none). Their boxes join the
+full-resolution ones before non-maximum suppression.
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ class YuNetDetector(FaceDetector):
     (:mod:`fer_ros.core.yunet_ort`) with the same boxes in about half the CPU time."""
 
     name = "yunet_opencv"
+    max_face_px = 480
 
     def __init__(self, config: DetectorConfig) -> None:
         super().__init__(config)

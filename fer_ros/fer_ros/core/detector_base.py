@@ -19,10 +19,17 @@ from fer_ros.core.paths import YUNET_RELATIVE, find_model_file
 from fer_ros.core.types import Box, Detection
 
 
+LARGE_PASS_TOP_PX = 320   # a larger-face pass scales its largest face to this side
+LARGE_PASS_RANGE = 3.0    # ... and covers faces down to 1/3 of that (YuNet: 107..320 px)
+
+
 class FaceDetector(abc.ABC):
     """Finds faces in uint8 BGR or gray frames."""
 
     name = "detector"
+    #: largest face side (px in the detector's input) one pass finds reliably; None: the
+    #: detector is multi-scale itself (Haar) and needs no larger-face passes
+    max_face_px: int | None = None
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
@@ -35,8 +42,33 @@ class FaceDetector(abc.ABC):
         """:meth:`detect` for a frame :func:`check_frame` already passed (the pipeline's)."""
         height, width = image.shape[:2]
         small, scale = self._downscaled(image)
-        raw = self._detect_raw(small, scale)
-        return self._finish(raw, scale, width, height)
+        raw = [(*(v / scale for v in row[:4]), row[4]) for row in self._detect_raw(small, scale)]
+        passes = self.large_face_scales(height, width, scale)
+        for extra in passes:
+            size = (max(1, round(width * extra)), max(1, round(height * extra)))
+            reduced = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            raw += [(*(v / extra for v in row[:4]), row[4])
+                    for row in self._detect_raw(reduced, extra)]
+        if passes:
+            raw = self._merge(raw)
+        return self._finish(raw, width, height)
+
+    def large_face_scales(self, height: int, width: int, scale: float) -> list[float]:
+        """Scales of the extra passes that find faces larger than the first pass can, up
+        to the frame's shorter side (empty when the first pass already covers it)."""
+        if not self.config.large_faces or self.max_face_px is None:
+            return []
+        side, covered, scales = min(height, width), self.max_face_px / scale, []
+        while covered < side:
+            covered = min(side, covered * LARGE_PASS_RANGE)
+            scales.append(LARGE_PASS_TOP_PX / covered)
+        return scales
+
+    def _merge(self, raw):
+        """One box per face over all passes (a large face may be seen by two passes)."""
+        keep = cv2.dnn.NMSBoxes([list(r[:4]) for r in raw], [float(r[4]) for r in raw],
+                                0.0, self.config.nms_threshold)
+        return [raw[i] for i in np.asarray(keep, int).reshape(-1)]
 
     def update(self, **changes) -> None:
         """Change thresholds at runtime (validated like the start-up configuration)."""
@@ -62,11 +94,12 @@ class FaceDetector(abc.ABC):
         size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
-    def _finish(self, raw, scale: float, width: int, height: int):
+    def _finish(self, raw, width: int, height: int):
+        """``raw``: (x, y, w, h, score) rows in full-resolution pixels."""
         cfg = self.config
         found = []
         for x, y, w, h, score in raw:
-            box = Box(x / scale, y / scale, w / scale, h / scale).clipped(width, height)
+            box = Box(x, y, w, h).clipped(width, height)
             if min(box.w, box.h) >= cfg.min_face_size and score >= cfg.score_threshold:
                 found.append(Detection(box, float(min(max(score, 0.0), 1.0))))
         found.sort(key=lambda d: d.score, reverse=True)

@@ -20,6 +20,8 @@ import datetime as dt
 import json
 import logging
 import os
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,6 +57,62 @@ def _cuda_call(cudart, result, what: str):
     return values[0] if len(values) == 1 else values
 
 
+def strongly_typed_only() -> bool:
+    """TensorRT 11 removed BuilderFlag.FP16/INT8: every network is strongly typed, its
+    precision is the ONNX file's own (an fp16 ONNX for fp16, Q/DQ nodes for int8)."""
+    import tensorrt as trt
+    return not hasattr(trt.BuilderFlag, "FP16")
+
+
+def network_for(bundle, precision: str):
+    """(bundle view on the network TensorRT builds from, engine precision).
+
+    TensorRT 10 (JetPack 6) builds fp16 from the fp32 network with the FP16 flag.
+    TensorRT 11 builds strongly typed networks only: fp16 there needs the bundle's fp16
+    network (an fp16 ONNX, e.g. from ModelOpt AutoCast with keep_io_types), and without
+    one it builds the fp32 network as fp32 (logged) instead of failing."""
+    if precision == "int8":
+        return bundle.with_precision("int8"), "int8"
+    if precision == "fp16" and strongly_typed_only():
+        if bundle.has("fp16"):
+            return bundle.with_precision("fp16"), "fp32"  # types come from the network
+        log.warning("TensorRT builds strongly typed networks only and bundle %s has no fp16 "
+                    "network: building the fp32 network as fp32", bundle.path)
+        return bundle.with_precision("fp32"), "fp32"
+    return bundle.with_precision("fp32"), precision
+
+
+def cache_folder(bundle_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """Where engines of a bundle go: ``cache_dir``, else the bundle folder when writable,
+    else ~/.cache/fer_ros/engines/<bundle dir name> (an installed, read-only bundle)."""
+    folder = Path(cache_dir) if cache_dir else Path(bundle_dir)
+    if not cache_dir and not os.access(folder, os.W_OK):
+        folder = Path.home() / ".cache" / "fer_ros" / "engines" / Path(bundle_dir).name
+    return folder
+
+
+def ort_tensorrt_options(bundle, precision: str, max_batch: int,
+                         cache_dir: str | Path | None = None) -> dict:
+    """Provider options of ONNX Runtime's TensorrtExecutionProvider (documented names):
+    precision, engine and timing caches (the build happens once), and an optimisation
+    profile for 1..max_batch faces, so a new face count does not rebuild the engine.
+    The caches go in an ``onnxruntime-trt`` sub-folder: never installed with a bundle."""
+    folder = cache_folder(bundle.path, cache_dir) / "onnxruntime-trt"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = bundle.input_spec
+
+    def shape(batch: int) -> str:
+        return f"{bundle.input_name}:{batch}x{spec.channels}x{spec.size}x{spec.size}"
+
+    return {"trt_fp16_enable": precision == "fp16", "trt_int8_enable": precision == "int8",
+            "trt_engine_cache_enable": True, "trt_engine_cache_path": str(folder),
+            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(folder),
+            "trt_max_workspace_size": 1 << 30,
+            "trt_profile_min_shapes": shape(1),
+            "trt_profile_opt_shapes": shape(min(4, max_batch)),
+            "trt_profile_max_shapes": shape(max_batch)}
+
+
 def tensorrt_available() -> tuple[bool, str]:
     """(True, version) when tensorrt, cuda-python and a CUDA GPU are usable, else (False, why)."""
     try:
@@ -65,7 +123,8 @@ def tensorrt_available() -> tuple[bool, str]:
     try:
         cudart = _import_cudart()
     except ImportError as exc:
-        return False, f"cuda-python is not installed ({exc}); pip install cuda-python"
+        return False, (f"cuda-python is not installed ({exc}); pip install -r "
+                       "requirements-gpu.txt (cuda-python 12.x for JetPack 6 / CUDA 12)")
     count = cudart.cudaGetDeviceCount()
     if count[0] != cudart.cudaError_t.cudaSuccess or count[1] < 1:
         return False, f"no usable CUDA GPU ({count[0]})"
@@ -109,9 +168,7 @@ def engine_paths(onnx_path: str | Path, precision: str, max_batch: int,
     ~/.cache/fer_ros/engines/<bundle dir name>.
     """
     onnx_path = Path(onnx_path)
-    folder = Path(cache_dir) if cache_dir else onnx_path.parent
-    if not cache_dir and not os.access(folder, os.W_OK):
-        folder = Path.home() / ".cache" / "fer_ros" / "engines" / onnx_path.parent.name
+    folder = cache_folder(onnx_path.parent, cache_dir)
     engine = folder / f"{onnx_path.stem}.{precision}.b{int(max_batch)}.engine"
     return engine, engine.with_name(engine.name + ".json")
 
@@ -135,29 +192,29 @@ def check_cached_engine(engine_path: Path, meta_path: Path, expected: dict) -> t
 
 
 def int8_ready(onnx_path: str | Path) -> tuple[bool, str]:
-    """INT8 engines need explicit quantisation: a bundle quantised with symmetric int8
-    activations (``fer-ros quantize --activations int8``); checked from model.json."""
-    meta_path = Path(onnx_path).parent / "model.json"
+    """INT8 engines need explicit quantisation: a network quantised with symmetric int8
+    activations (``fer-ros quantize --activations int8``); checked from model.json (the
+    ``networks`` entry of this file, or the top level of an old single-network bundle)."""
+    onnx_path = Path(onnx_path)
+    meta_path = onnx_path.parent / "model.json"
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, json.JSONDecodeError):
         return False, f"{meta_path} missing or unreadable; int8 needs a quantised bundle"
-    quant = meta.get("quantization") or {}
-    if meta.get("precision") != "int8" or quant.get("activations") != "int8":
-        return False, (f"{meta_path.parent} is not an int8 bundle with int8 activations; run "
-                       "`fer-ros quantize BUNDLE OUT --activations int8` and build from OUT")
+    entries = [e for e in (meta.get("networks") or {}).values()
+               if isinstance(e, dict) and e.get("file") == onnx_path.name]
+    quant = (entries[0] if entries else meta).get("quantization") or {}
+    if quant.get("activations") != "int8":
+        return False, (f"{onnx_path} is not quantised with int8 activations; run `fer-ros "
+                       "quantize BUNDLE --activations int8` and build from its int8 network")
     return True, ""
 
 
 def _set_precision(trt, config, precision: str, onnx_path: Path) -> None:
+    """TensorRT 10: precision flags. TensorRT 11 (no BuilderFlag.FP16/INT8) is strongly
+    typed: the network's own types and Q/DQ nodes decide, nothing to set."""
     flags = trt.BuilderFlag
-    if precision == "fp16":
-        if not hasattr(flags, "FP16"):  # TensorRT 11 dropped weak typing
-            raise ModelError(f"TensorRT {trt.__version__} builds strongly typed networks only: "
-                             "fp16 needs an fp16 ONNX; use --precision fp32, or TensorRT 10.x "
-                             "(JetPack 6)")
-        config.set_flag(flags.FP16)
-    elif precision == "int8":
+    if precision == "int8":
         ready, reason = int8_ready(onnx_path)
         if not ready:
             raise ModelError(reason)
@@ -165,11 +222,18 @@ def _set_precision(trt, config, precision: str, onnx_path: Path) -> None:
             config.set_flag(flags.INT8)
         if hasattr(flags, "FP16"):  # layers left in float may run in fp16
             config.set_flag(flags.FP16)
+    elif precision == "fp16":
+        if not hasattr(flags, "FP16"):
+            raise ModelError(f"TensorRT {trt.__version__} builds strongly typed networks only: "
+                             "fp16 needs the bundle's fp16 network (networks.fp16); build "
+                             "that network with --precision fp32, or use TensorRT 10.x")
+        config.set_flag(flags.FP16)
 
 
 def _parse_onnx(trt, builder, logger, onnx_path: Path):
     major = int(trt.__version__.split(".")[0])
-    # TensorRT 10+: always explicit batch; 8.5/8.6 (JetPack 5) must ask for it.
+    # TensorRT 10+: always explicit batch; 8.5/8.6 (JetPack 5) must ask for it. TensorRT 11
+    # is always strongly typed (the flag is accepted and ignored there).
     flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
@@ -206,16 +270,28 @@ def build_engine(onnx_path: str | Path, out_path: str | Path, precision: str = "
         raise ModelError(f"TensorRT failed to build an engine from {onnx_path} "
                          f"({precision}, max batch {max_batch}); see the TensorRT log above")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_bytes(bytes(serialized))
-    os.replace(tmp, out_path)
+    write_atomically(out_path, bytes(serialized))
     meta = {**key, "workspace_mb": int(workspace_mb), "onnx_path": str(onnx_path),
             "input_name": inp.name, "input_shape": list(chw), "output_name": out.name,
             "engine_sha256": file_sha256(out_path), "build_seconds": time.perf_counter() - start,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     meta_path = out_path.with_name(out_path.name + ".json")
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_atomically(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
     return meta
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a uniquely named temporary file beside ``path``, then rename it:
+    two processes building the same engine at once never write into one file, and a
+    reader sees the old file or the whole new one."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load_or_build(onnx_path: str | Path, precision: str = "fp16", max_batch: int = 16,
@@ -257,6 +333,9 @@ class TensorRTBackend(ClassifierBackend):
         self.num_classes = int(self.engine.get_tensor_shape(self.output_name)[-1])
         self.max_batch = int(max_batch)
         self.name = f"tensorrt-{precision}"
+        # infer() and close() may come from different threads (the node's worker and its
+        # shutdown): device buffers are freed only between inferences
+        self._lock = threading.Lock()
         self._allocate()
 
     def _allocate(self) -> None:
@@ -285,15 +364,18 @@ class TensorRTBackend(ClassifierBackend):
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         batch = check_batch(batch, self.channels, self.size)
-        parts = [self._run(batch[i:i + self.max_batch])
-                 for i in range(0, len(batch), self.max_batch)]
+        with self._lock:
+            if self._cudart is None:
+                raise ModelError(f"TensorRT backend for {self.engine_path} is closed")
+            parts = [self._run(batch[i:i + self.max_batch])
+                     for i in range(0, len(batch), self.max_batch)]
         return np.concatenate(parts) if parts else np.zeros((0, self.num_classes), np.float32)
 
     def close(self) -> None:
-        cudart = getattr(self, "_cudart", None)
-        if cudart is None:
-            return
-        for pointer in (self._d_in, self._d_out):
-            cudart.cudaFree(pointer)
-        cudart.cudaStreamDestroy(self._stream)
-        self._cudart = None
+        with self._lock:  # waits for a running inference
+            cudart, self._cudart = getattr(self, "_cudart", None), None
+            if cudart is None:
+                return
+            for pointer in (self._d_in, self._d_out):
+                cudart.cudaFree(pointer)
+            cudart.cudaStreamDestroy(self._stream)

@@ -43,7 +43,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.classifier.bundle", _CLS.bundle,
       "Model bundle directory (model.onnx + model.json); empty = the installed default bundle"),
     P("pipeline.classifier.backend", _CLS.backend,
-      "Inference backend; auto = TensorRT, then ONNX Runtime CUDA, then ONNX Runtime CPU",
+      "Inference backend; auto = ONNX Runtime (CPU, or CUDA on a GPU), TensorRT swapped in "
+      "when its engine is ready",
       choices=BACKENDS),
     P("pipeline.classifier.device", _CLS.device, "Device for the backend", choices=DEVICES),
     P("pipeline.classifier.threads", _CLS.threads, "CPU threads for inference",
@@ -51,8 +52,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.classifier.max_batch", _CLS.max_batch,
       "Most faces classified in one inference call", range=(1, 1024)),
     P("pipeline.classifier.precision", _CLS.precision,
-      "TensorRT engine precision; int8 needs a bundle quantized with --activations int8",
-      choices=PRECISIONS),
+      "Network: auto = the bundle's int8 on CPU (fp32 if it has none), fp16 on TensorRT; "
+      "fp32/fp16/int8 force one", choices=PRECISIONS),
     P("pipeline.classifier.tta", _CLS.tta,
       "Test-time augmentation; flip = also classify the mirrored face and average (about +1 "
       "accuracy point, twice the classification time; docs/results.md)", choices=TTA_MODES),
@@ -76,6 +77,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.detector.detect_max_side", _DET.detect_max_side,
       "Detect on a copy whose longer side is at most this (0 = full resolution, else >= 32)",
       runtime=True, range=(0, 100_000)),
+    P("pipeline.detector.large_faces", _DET.large_faces,
+      "Extra reduced passes so faces up to the frame's height are found (frames > 480 px)",
+      runtime=True),
     P("pipeline.detector.haar_scale_factor", _DET.haar_scale_factor,
       "Haar detector image pyramid step (kind haar only)", runtime=True, range=(1.01, 2.0)),
     P("pipeline.detector.haar_min_neighbors", _DET.haar_min_neighbors,

@@ -21,9 +21,11 @@ HELP = "ONNX bundle -> TensorRT engine (FP16 default), cached beside the model"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp16",
-                        help="engine precision, the node's pipeline.classifier.precision "
-                        "choices (default fp16; int8 needs `fer-ros quantize --activations int8`)")
+    parser.add_argument("--precision", choices=[p for p in PRECISIONS if p != "auto"],
+                        default="fp16",
+                        help="engine precision, what the node's pipeline.classifier.precision "
+                        "auto picks on a GPU (fp16); int8 needs `fer-ros quantize "
+                        "--activations int8`")
     parser.add_argument("--max-batch", type=int, default=16,
                         help="most faces per inference (optimisation profile 1..N)")
     parser.add_argument("--workspace-mb", type=int, default=1024,
@@ -38,13 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from fer_ros.core.bundle import load_bundle
     from fer_ros.core.cli_args import EXIT_FAILURE, report_error, write_json
     from fer_ros.core.errors import FerError
-    from fer_ros.core.tensorrt_backend import load_or_build, tensorrt_available
+    from fer_ros.core.tensorrt_backend import load_or_build, network_for, tensorrt_available
     try:
         bundle = load_bundle(args.model)
         available, reason = tensorrt_available()
         if not available:
             return report_error("build-engine", reason, EXIT_FAILURE)
-        path, meta, built = load_or_build(bundle.network_path, args.precision, args.max_batch,
+        network, precision = network_for(bundle, args.precision)
+        path, meta, built = load_or_build(network.network_path, precision, args.max_batch,
                                           args.workspace_mb, args.cache_dir, args.rebuild)
     except FerError as exc:  # nothing the command line could fix: a build or load failure
         return report_error("build-engine", exc, EXIT_FAILURE)

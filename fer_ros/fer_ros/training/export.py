@@ -207,6 +207,9 @@ def build_metadata(loaded: LoadedCheckpoint, name: str, version: str, network_sh
                      "config": cfg.to_dict(), "epochs": int(loaded.state["epoch"]) + 1,
                      "configured_epochs": cfg.epochs},
         "metrics": metrics,
+        # more networks (int8 from `fer-ros quantize`) join this map in the same model.json
+        "networks": {precision: {"file": "model.onnx", "sha256": network_sha256,
+                                 "metrics": metrics}},
     }
 
 
@@ -222,6 +225,11 @@ def publish_bundle(out_dir: Path, onnx_tmp: Path, metadata: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     os.replace(onnx_tmp, out_dir / "model.onnx")
     write_json(out_dir / "model.json", metadata)
+    # networks derived from the previous model (model.int8.onnx) no longer match it
+    for stale in set(out_dir.glob("model.*.onnx")):
+        stale.unlink()
+        print(f"removed {stale}: made from the previous network; run `fer-ros quantize "
+              f"{out_dir}` for a new one")
 
 
 def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path | None,

@@ -1,12 +1,15 @@
-"""fp32 model bundle -> static INT8 bundle for CPU robots, measured before it is written.
+"""Adds a static INT8 network to a model bundle for CPU robots, measured before it is written.
 
-    fer-ros quantize --model fer_ros/models/default /tmp/default_int8 --max-drop 1.0
+    fer-ros quantize --model fer_ros/models/default          # in place: + model.int8.onnx
+    fer-ros quantize --model fer_ros/models/default out/b    # a copy of the bundle, + int8
 
 ONNX Runtime static quantisation (QDQ, per-channel int8 weights, uint8 or int8 activations)
 calibrated on real FER2013 *Training* faces. The fp32 and int8 networks are then
 compared on the validation split (top-1 accuracy) and timed on the CPU (batch 1
 and 8). When int8 loses more than ``max_drop`` accuracy points, nothing is
 written (unless ``force``): a faster but worse model is not silently shipped.
+The result is ``model.int8.onnx`` plus a ``networks.int8`` entry (quantization, metrics)
+in the bundle's one ``model.json``; the fp32 network stays as it is.
 """
 from __future__ import annotations
 
@@ -130,20 +133,22 @@ def compare(fp32_path: Path, int8_path: Path, x: np.ndarray, y: np.ndarray,
     return report
 
 
-def int8_metadata(bundle: Bundle, network_sha256: str, report: dict, calib: dict) -> dict:
-    meta = dict(bundle.metadata)
-    dataset = meta.get("training", {}).get("dataset", "fer2013")
+INT8_FILE = "model.int8.onnx"
+
+
+def int8_entry(bundle: Bundle, network_sha256: str, report: dict, calib: dict) -> dict:
+    """The ``networks.int8`` entry of model.json: file, SHA-256, how it was made, metrics."""
+    fp32 = bundle.with_precision("fp32")
+    dataset = bundle.metadata.get("training", {}).get("dataset", "fer2013")
     key = f"{dataset}_{calib['val_split'].lower()}"
-    meta.update(name=f"{bundle.name}_int8", network="model.onnx", network_sha256=network_sha256,
-                precision="int8")
-    meta["quantization"] = {
+    quantization = {
         "method": "onnxruntime static", "format": "QDQ", "per_channel": True,
         "activations": calib["activations"], "weights": "int8", "excluded": ["Softmax"],
         "calibration": {"dataset": dataset, "split": calib["split"], "faces": calib["faces"]},
-        "source_bundle": str(bundle.path), "source_network_sha256": bundle.metadata.get(
-            "network_sha256", file_sha256(bundle.network_path)),
+        "source_network": fp32.network_path.name,
+        "source_network_sha256": file_sha256(fp32.network_path),
     }
-    meta["metrics"] = {
+    metrics = {
         f"{key}_accuracy": report["int8_accuracy"], f"{key}_faces": report["val_faces"],
         f"fp32_{key}_accuracy": report["fp32_accuracy"],
         "accuracy_drop_points": report["accuracy_drop_points"],
@@ -151,25 +156,47 @@ def int8_metadata(bundle: Bundle, network_sha256: str, report: dict, calib: dict
            if k.startswith(("speedup_", "cpu_time_speedup_", "fp32_batch", "int8_batch"))},
         "cpu_threads": report["threads"],
     }
+    return {"file": INT8_FILE, "sha256": network_sha256, "quantization": quantization,
+            "metrics": metrics}
+
+
+def bundle_metadata_with(bundle: Bundle, precision: str, entry: dict) -> dict:
+    """model.json of ``bundle`` with ``networks[precision] = entry``; the top-level
+    ``network`` (fp32) and its ``networks.fp32`` entry stay, so old readers load fp32."""
+    meta = dict(bundle.metadata)
+    networks = dict(meta.get("networks") or {})
+    networks.setdefault("fp32", {"file": meta["network"], "sha256": meta.get("network_sha256"),
+                                 "metrics": meta.get("metrics", {})})
+    networks[precision] = entry
+    meta["networks"] = networks
     return meta
 
 
-def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path, data: str | Path = DEFAULT_DATA,
+def copy_bundle(bundle: Bundle, out_dir: Path) -> Bundle:
+    """``bundle``'s model.json and networks copied to ``out_dir`` (engines are not)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for network in bundle.networks.values():
+        shutil.copy2(network.path, out_dir / network.path.name)
+    shutil.copy2(bundle.path / "model.json", out_dir / "model.json")
+    return load_bundle(out_dir)
+
+
+def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path | None = None,
+                    data: str | Path = DEFAULT_DATA,
                     calib_faces: int = 512, val_faces: int = 0, max_drop: float = 1.0,
                     force: bool = False, threads: int = 2, runs: int = 50,
                     activations: str = "uint8", log=print) -> dict:
-    """The whole ``fer-ros quantize``; returns the report (and ``written``: bool)."""
-    bundle = load_bundle(bundle_dir)
-    if Path(out_dir).resolve() == bundle.path.resolve():
-        raise QuantizeError(f"output {out_dir} is the source bundle; choose another directory "
-                            "(the fp32 bundle must stay as it is)")
+    """The whole ``fer-ros quantize``; returns the report (and ``written``: bool).
+
+    ``out_dir`` None (or the bundle itself): the INT8 network is added in place; else the
+    bundle is copied there first and the copy gets it."""
+    bundle = load_bundle(bundle_dir).with_precision("fp32")
     spec = bundle.input_spec
     calib_split = "Training"
     val_split = bundle.metadata.get("training", {}).get("config", {}).get("val_split",
                                                                           "PublicTest")
     faces, _ = sample_fer2013(data, calib_split, calib_faces)
     log(f"calibrating on {len(faces)} real FER2013 {calib_split} faces")
-    out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         int8_path = Path(tmp) / "model.onnx"
         quantize_network(bundle, int8_path, faces_to_batch(faces, spec), activations)
@@ -189,16 +216,19 @@ def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path, data: str | Pat
                 f"int8 loses {report['accuracy_drop_points']:.2f} accuracy points on "
                 f"{report['val_faces']} {val_split} faces (fp32 {report['fp32_accuracy']:.4f} "
                 f"-> int8 {report['int8_accuracy']:.4f}), more than --max-drop {max_drop}; "
-                f"nothing written to {out_dir}. Use the fp32 bundle, or --force to write it",
-                report)
+                f"nothing written to {out_dir or bundle.path}. Use the fp32 network, or "
+                "--force to write it", report)
         calib = {"split": calib_split, "faces": int(len(faces)), "val_split": val_split,
                  "activations": activations}
-        meta = int8_metadata(bundle, file_sha256(int8_path), report, calib)
+        entry = int8_entry(bundle, file_sha256(int8_path), report, calib)
         if too_worse:
-            meta["warning"] = (f"accuracy drop {report['accuracy_drop_points']:.2f} points "
-                               f"exceeds {max_drop}; written with --force")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(int8_path), out_dir / "model.onnx")
-        write_json(out_dir / "model.json", meta)
-    log(f"int8 bundle written to {out_dir}")
+            entry["warning"] = (f"accuracy drop {report['accuracy_drop_points']:.2f} points "
+                                f"exceeds {max_drop}; written with --force")
+        target = bundle
+        if out_dir and Path(out_dir).resolve() != bundle.path.resolve():
+            target = copy_bundle(bundle, Path(out_dir))
+        # the network first, model.json last: a reader never sees an entry without its file
+        shutil.move(str(int8_path), target.path / INT8_FILE)
+        write_json(target.path / "model.json", bundle_metadata_with(target, "int8", entry))
+    log(f"int8 network {target.path / INT8_FILE} added to bundle {target.path}")
     return report

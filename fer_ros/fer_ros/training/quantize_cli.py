@@ -1,6 +1,7 @@
 """Static INT8 quantisation of a model bundle for CPU robots (ONNX Runtime).
 
-    fer-ros quantize --model fer_ros/models/default /tmp/default_int8 --max-drop 1.0
+    fer-ros quantize --model fer_ros/models/default --max-drop 1.0   # adds model.int8.onnx
+    fer-ros quantize --model fer_ros/models/default out/bundle_copy  # a copy, both networks
 
 Calibrates on real FER2013 Training faces, measures fp32 vs int8 accuracy on the
 validation split and the CPU speed-up (batch 1 and 8), and refuses (exit 3, no
@@ -14,13 +15,15 @@ import json
 from fer_ros.core.cli_args import (EXIT_PARTIAL, EXIT_USAGE, add_json_argument,
                                    add_model_argument)
 
-HELP = "fp32 bundle -> INT8 bundle (accuracy and speed-up measured)"
+HELP = "add an INT8 network to a bundle (accuracy and speed-up measured)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_argument(parser, "fp32 model bundle directory to quantize; default: the "
+    add_model_argument(parser, "model bundle to add the INT8 network to; default: the "
                        "installed default bundle")
-    parser.add_argument("out_dir", help="directory for the int8 bundle")
+    parser.add_argument("out_dir", nargs="?", default=None,
+                        help="write a copy of the bundle with both networks here (default: "
+                        "add the int8 network to the bundle itself)")
     parser.add_argument("--data", help="FER2013 csv(.gz) (default: $FER_ROS_SHARED or "
                         "../shared datasets/fer2013/fer2013.csv.gz)")
     parser.add_argument("--calib-faces", type=int, default=512,
