@@ -24,6 +24,13 @@ def share_files(pattern: str, dest: str) -> tuple[str, list[str]]:
     return (os.path.join("share", PACKAGE, dest), files)
 
 
+def model_folders() -> list[tuple[str, list[str]]]:
+    """Every folder of models/ (the bundles, the face detector) and models/DEFAULT."""
+    folders = sorted(d for d in glob("models/*", root_dir=HERE)
+                     if os.path.isdir(os.path.join(HERE, d)))
+    return [share_files(f"{d}/*", d) for d in folders] + [share_files("models/DEFAULT", "models")]
+
+
 setup(
     name=PACKAGE,
     version="0.1.0",
@@ -35,9 +42,7 @@ setup(
         share_files("launch/*.py", "launch"),
         share_files("config/*", "config"),
         share_files("config/training/*", "config/training"),
-        share_files("models/default/*", "models/default"),
-        share_files("models/face_detection/*", "models/face_detection"),
-    ],
+    ] + model_folders(),
     # Runtime Python deps come from package.xml (rosdep) or requirements.txt (pip), not here:
     # pip-resolving numpy/opencv inside a ROS install would fight the system packages.
     install_requires=["setuptools"],

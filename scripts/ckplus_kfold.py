@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""CK+ subject-independent k-fold: transfer from our FER2013 model vs training from scratch.
+"""CK+ subject-independent k-fold: transfer from one of our models vs training from scratch.
 
-    python scripts/ckplus_kfold.py --pretrained runs/fer2013_resnet18/best.pt \\
-        --out runs/ckplus_kfold --json fer_ros/models/default/ckplus_kfold.json
+    python scripts/ckplus_kfold.py --pretrained runs/ferplus_stage2/best.pt --variants transfer --transfer-epochs 12 \\
+        --out runs/ckplus_kfold_ferplus --json results/ckplus_kfold_transfer_ferplus_12ep.json
 
 For every fold k, two models are trained on the other folds with a fixed number of
 epochs (no model selection: the held-out fold is a test set here) and the last

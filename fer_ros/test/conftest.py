@@ -79,7 +79,7 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def default_bundle():
-    """The packaged default model bundle (fer_ros/models/default). It ships with the
+    """The packaged default model bundle (the one fer_ros/models/DEFAULT names). It ships with the
     repository, so a missing or invalid one is a failure, not a reason to skip."""
     from fer_ros.core.bundle import load_bundle
     from fer_ros.core.errors import ModelError

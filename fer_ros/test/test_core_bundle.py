@@ -100,13 +100,19 @@ def test_invalid_metadata_fields(bundle_copy, changes, message):
         load_bundle(bundle_copy)
 
 
-def test_default_bundle_path_points_into_the_package_models():
-    try:
-        path = default_bundle_path()
-    except ModelError as exc:
-        assert "fer_ros/models/default" in str(exc) or "models" in str(exc)
-        pytest.skip(f"no default bundle placed yet: {exc}")
-    assert path.name == "default" and path.is_dir()
+def test_default_bundle_is_the_bundle_models_default_names():
+    path = default_bundle_path()  # the repository ships models/DEFAULT: no skip
+    pointer = path.parent / "DEFAULT"
+    assert path.name == pointer.read_text().strip() and (path / "model.json").is_file(), \
+        f"default bundle {path} is not the folder named in {pointer}"
+
+
+def test_a_default_pointer_naming_no_bundle_is_a_clear_error(tmp_path, monkeypatch):
+    import fer_ros.core.bundle as bundle_module
+    (tmp_path / "DEFAULT").write_text("no_such_bundle\n")
+    monkeypatch.setattr(bundle_module, "find_model_file", lambda name: tmp_path / name)
+    with pytest.raises(ModelError, match="no_such_bundle.*not a folder beside it"):
+        bundle_module.default_bundle_path()
 
 
 def test_default_bundle_is_valid(default_bundle):

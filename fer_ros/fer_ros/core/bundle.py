@@ -36,12 +36,20 @@ from fer_ros.core.preprocess import InputSpec
 FORMAT_VERSION = 1
 NETWORK_PRECISIONS = ("fp32", "fp16", "int8")
 METADATA_FILE = "model.json"
-DEFAULT_BUNDLE = "default"
+#: models/DEFAULT names the default bundle (one line: a folder beside it), so the default is a
+#: pointer, not a copy of a bundle
+DEFAULT_POINTER = "DEFAULT"
 
 
 def default_bundle_path() -> Path:
-    """The packaged default bundle: fer_ros/models/default in the source tree or share dir."""
-    return find_model_file(DEFAULT_BUNDLE)
+    """The packaged default bundle: the one models/DEFAULT names (source tree or share dir)."""
+    pointer = find_model_file(DEFAULT_POINTER)
+    name = pointer.read_text(encoding="utf-8").strip()
+    path = pointer.parent / name
+    if not name or "/" in name or not path.is_dir():
+        raise ModelError(f"{pointer} names bundle {name!r}, which is not a folder beside it; "
+                         "write the name of a bundle folder in models/ (e.g. ferplus)")
+    return path
 
 
 def file_sha256(path: Path) -> str:

@@ -1,6 +1,6 @@
 """TensorRT engines for the emotion classifier: build, cache, check, run (TensorRT 10 API).
 
-    fer-ros build-engine --model fer_ros/models/default --precision fp16 --max-batch 16
+    fer-ros build-engine --model fer_ros/models/ferplus --precision fp16 --max-batch 16
 
 An engine is tied to one GPU model, one TensorRT version and one network file, so
 each engine file has a metadata JSON beside it (GPU name, compute capability,

@@ -1,6 +1,6 @@
 """Build (or refresh) the TensorRT engine of a model bundle, once, on the robot.
 
-    fer-ros build-engine --model "$(ros2 pkg prefix fer_ros)/share/fer_ros/models/default" --precision fp16
+    fer-ros build-engine --model "$(ros2 pkg prefix fer_ros)/share/fer_ros/models/ferplus" --precision fp16
 
 The engine and its metadata JSON go next to model.onnx (or --cache-dir, or
 ~/.cache/fer_ros/engines when the bundle is read-only), exactly where the node's

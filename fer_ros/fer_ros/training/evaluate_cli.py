@@ -2,7 +2,7 @@
 
     fer-ros evaluate --model runs/fer2013_resnet18/best.pt --dataset fer2013 \\
         --data ../shared/datasets/fer2013/fer2013.csv.gz --split PublicTest --json val.json
-    fer-ros evaluate --model fer_ros/models/default --dataset ferplus \\
+    fer-ros evaluate --model fer_ros/models/ferplus --dataset ferplus \\
         --data ../shared/datasets/fer2013/fer2013.csv.gz \\
         --labels ../shared/datasets/ferplus/fer2013new.csv --split PrivateTest \\
         --json ferplus_test.json --out reports/ferplus_test

@@ -1,7 +1,7 @@
 """Training checkpoint -> model bundle (``model.onnx`` + ``model.json``), checked on real faces.
 
-    fer-ros export runs/fer2013_resnet18/best.pt fer_ros/models/default \\
-        --name fer2013_resnet18 --version 1.0.0
+    fer-ros export runs/ferplus_stage2/best.pt fer_ros/models/ferplus \\
+        --name ferplus_resnet18 --version 2.0.0 --crop-margin 0.0
 
 The network is rebuilt from the config saved in the checkpoint, wrapped with a
 softmax and exported in fp32 (training may have run channels-last with bf16
@@ -106,11 +106,10 @@ def sample_fer2013(path: str | Path, split: str, count: int) -> tuple[np.ndarray
     return np.stack(faces), labels
 
 
-def validation_faces(loaded: "LoadedCheckpoint", data: str | Path | None,
+def validation_faces(cfg: TrainConfig, data: str | Path | None,
                      count: int) -> tuple[list, np.ndarray]:
-    """The first ``count`` faces (0 = all) of the checkpoint's own validation split and their
+    """The first ``count`` faces (0 = all) of a training run's own validation split and their
     class indices: FER2013 rows straight from the csv, any other dataset via its loader."""
-    cfg = loaded.config
     if cfg.dataset == "fer2013":
         return sample_fer2013(data or DEFAULT_DATA, cfg.val_split, count)
     from fer_ros.training.datasets import load_facesets  # the split logic training used
@@ -236,7 +235,7 @@ def measure_accuracy(onnx_path: Path, loaded: LoadedCheckpoint, data: str | Path
                      val_samples: int, log=print) -> dict:
     """The exported network's own top-1 accuracy on the validation split (no TTA)."""
     cfg = loaded.config
-    faces, targets = validation_faces(loaded, data, val_samples)
+    faces, targets = validation_faces(loaded.config, data, val_samples)
     probs = ort_predict(ort_session(onnx_path), faces_to_batch(faces, loaded.spec))
     accuracy = float((probs.argmax(1) == targets).mean())
     key = metric_prefix(cfg)
@@ -265,7 +264,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, name: str | None 
     try:
         log(f"exporting {checkpoint} (epoch {loaded.state['epoch'] + 1}, {cfg.arch}) to ONNX")
         export_onnx(loaded.model, loaded.spec, onnx_tmp)
-        faces, _ = validation_faces(loaded, data, parity_faces)
+        faces, _ = validation_faces(loaded.config, data, parity_faces)
         parity = check_parity(loaded.model, onnx_tmp, faces_to_batch(faces, loaded.spec))
         log(f"parity on {parity['faces']} real {cfg.val_split} faces: top-1 agreement "
             f"{parity['top1_agreement']:.0%}, max abs diff {parity['max_abs_diff']:.2e}")

@@ -1,7 +1,7 @@
 """Export a `fer-ros train` checkpoint as a model bundle (model.onnx + model.json).
 
-    fer-ros export runs/fer2013_resnet18/best.pt fer_ros/models/default \\
-        --name fer2013_resnet18 --version 1.0.0
+    fer-ros export runs/ferplus_stage2/best.pt fer_ros/models/ferplus \\
+        --name ferplus_resnet18 --version 2.0.0 --crop-margin 0.0
 
 The export checks itself: PyTorch and ONNX Runtime must agree on every top-1 class
 of real validation faces (max abs difference reported), else nothing is written.

@@ -31,6 +31,8 @@ FERPLUS_LABELS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgu
                   "contempt")
 VOTE_COLUMNS = FERPLUS_LABELS + ("unknown", "NF")
 HEADER = ("Usage", "Image name") + VOTE_COLUMNS
+#: the votes file inside the shared folder (FER_ROS_SHARED)
+FERPLUS_RELATIVE = "datasets/ferplus/fer2013new.csv"
 
 
 def vote_target(votes: np.ndarray, mode: str) -> np.ndarray | None:

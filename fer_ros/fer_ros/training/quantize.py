@@ -1,7 +1,7 @@
 """Adds a static INT8 network to a model bundle for CPU robots, measured before it is written.
 
-    fer-ros quantize --model fer_ros/models/default          # in place: + model.int8.onnx
-    fer-ros quantize --model fer_ros/models/default out/b    # a copy of the bundle, + int8
+    fer-ros quantize --model fer_ros/models/ferplus          # in place: + model.int8.onnx
+    fer-ros quantize --model fer_ros/models/ferplus out/b    # a copy of the bundle, + int8
 
 ONNX Runtime static quantisation (QDQ, per-channel int8 weights, uint8 or int8 activations)
 calibrated on real FER2013 *Training* faces. The fp32 and int8 networks are then
@@ -13,6 +13,7 @@ in the bundle's one ``model.json``; the fp32 network stays as it is.
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import statistics
 import tempfile
@@ -24,8 +25,11 @@ import onnx
 
 from fer_ros.core.bundle import Bundle, file_sha256, load_bundle
 from fer_ros.core.ort_session import ort_session
+from fer_ros.core.paths import shared_dir
+from fer_ros.training.config import TrainConfig
+from fer_ros.training.ferplus import FERPLUS_RELATIVE
 from fer_ros.training.export import (DEFAULT_DATA, faces_to_batch, ort_predict,
-                                     sample_fer2013, write_json)
+                                     sample_fer2013, validation_faces, write_json)
 
 
 class QuantizeError(RuntimeError):
@@ -181,6 +185,19 @@ def copy_bundle(bundle: Bundle, out_dir: Path) -> Bundle:
     return load_bundle(out_dir)
 
 
+def _validation_faces(bundle: Bundle, data, count: int):
+    """The bundle's own validation split (its labels, in its class order): FER+ for a FER+
+    model, else FER2013 PublicTest as before."""
+    training = bundle.metadata.get("training", {})
+    if training.get("dataset", "fer2013") == "fer2013":
+        val_split = training.get("config", {}).get("val_split", "PublicTest")
+        return sample_fer2013(data, val_split, count)
+    cfg = TrainConfig.from_dict(training["config"])
+    if cfg.labels and not Path(cfg.labels).is_file():  # trained on another machine
+        cfg = dataclasses.replace(cfg, labels=str(shared_dir() / FERPLUS_RELATIVE))
+    return validation_faces(cfg, data, count)
+
+
 def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path | None = None,
                     data: str | Path = DEFAULT_DATA,
                     calib_faces: int = 512, val_faces: int = 0, max_drop: float = 1.0,
@@ -200,7 +217,7 @@ def quantize_bundle(bundle_dir: str | Path, out_dir: str | Path | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         int8_path = Path(tmp) / "model.onnx"
         quantize_network(bundle, int8_path, faces_to_batch(faces, spec), activations)
-        vx, vy = sample_fer2013(data, val_split, val_faces)
+        vx, vy = _validation_faces(bundle, data, val_faces)
         report = compare(bundle.network_path, int8_path, faces_to_batch(vx, spec), vy,
                          threads, runs)
         log(f"{val_split} ({report['val_faces']} faces): fp32 {report['fp32_accuracy']:.4f}, "

@@ -1,7 +1,7 @@
 """Static INT8 quantisation of a model bundle for CPU robots (ONNX Runtime).
 
-    fer-ros quantize --model fer_ros/models/default --max-drop 1.0   # adds model.int8.onnx
-    fer-ros quantize --model fer_ros/models/default out/bundle_copy  # a copy, both networks
+    fer-ros quantize --model fer_ros/models/ferplus --max-drop 1.0   # adds model.int8.onnx
+    fer-ros quantize --model fer_ros/models/ferplus out/bundle_copy  # a copy, both networks
 
 Calibrates on real FER2013 Training faces, measures fp32 vs int8 accuracy on the
 validation split and the CPU speed-up (batch 1 and 8), and refuses (exit 3, no

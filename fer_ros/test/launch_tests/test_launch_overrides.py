@@ -2,7 +2,7 @@
 launch of the installed file through the real launch system:
 
     namespace:=fer_launch_ns image_topic:=/fer_launch_cam/image_raw
-    model:=<share>/models/default_int8 backend:=onnxruntime annotate:=false compressed:=true
+    model:=<share>/models/fer2013 backend:=onnxruntime annotate:=false compressed:=true
 
 namespace -> node name and output topics; image_topic -> the subscription (and its
 /compressed twin); model -> model_name in every EmotionArray; backend, annotate, compressed
@@ -34,15 +34,16 @@ IMAGE = "/fer_launch_cam/image_raw"          # outside the namespace, as a camer
 EMOTIONS, ANNOTATED = f"/{NAMESPACE}/emotions", f"{NODE}/annotated"
 
 
-def _int8_bundle() -> str:
+def _other_bundle() -> str:
+    """The 7-class FER2013 bundle: not the default (FER+), so its name shows in the replies."""
     from ament_index_python.packages import get_package_share_directory
-    return os.path.join(get_package_share_directory("fer_ros"), "models", "default_int8")
+    return os.path.join(get_package_share_directory("fer_ros"), "models", "fer2013")
 
 
 @launch_pytest.fixture(scope="module")
 def override_launch():
     require_runtime()
-    return fer_launch(RECORDER, namespace=NAMESPACE, image_topic=IMAGE, model=_int8_bundle(),
+    return fer_launch(RECORDER, namespace=NAMESPACE, image_topic=IMAGE, model=_other_bundle(),
                       backend="onnxruntime", annotate="false", compressed="true")
 
 
@@ -81,7 +82,7 @@ def test_namespace_image_topic_and_model(probe, scenes):
     images = wait_ready(probe, RECORDER, IMAGE)
     names = {f"{ns.rstrip('/')}/{n}" for n, ns in probe.node.get_node_names_and_namespaces()}
     assert NODE in names, f"namespace:= must put the node at {NODE}; graph has {names}"
-    bundle = json.loads(open(os.path.join(_int8_bundle(), "model.json")).read())
+    bundle = json.loads(open(os.path.join(_other_bundle(), "model.json")).read())
     for i, scene in enumerate(scenes):
         sent = bgr_image_msg(scene.image, i)
         reply = probe.send_and_wait(images, sent, EMOTIONS)
@@ -96,7 +97,7 @@ def test_backend_annotate_and_compressed(probe, scenes):
     from sensor_msgs.msg import CompressedImage
     values = _parameters(probe, "pipeline.classifier.bundle", "pipeline.classifier.backend",
                          "annotate.enabled", "input.compressed")
-    assert values == {"pipeline.classifier.bundle": _int8_bundle(),
+    assert values == {"pipeline.classifier.bundle": _other_bundle(),
                       "pipeline.classifier.backend": "onnxruntime",
                       "annotate.enabled": False, "input.compressed": True}, values
     # compressed:=true -> <image_topic>/compressed is subscribed and answered.
