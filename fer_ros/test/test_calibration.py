@@ -53,16 +53,21 @@ def test_pipeline_applies_the_bundle_temperature_and_flip_tta(default_bundle, sh
     frame = np.concatenate([np.pad(im, 8) for im in images], axis=1)
     boxes = [Box(8 + i * 64, 8, 48, 48) for i in range(4)]
     config = {"classifier": {"threads": 1}}
-    plain = Pipeline(PipelineConfig.from_dict(config), default_bundle)
+    raw = dataclasses.replace(default_bundle, temperature=1.0)  # the shipped T aside
+    plain = Pipeline(PipelineConfig.from_dict(config), raw)
     warm = Pipeline(PipelineConfig.from_dict(config),
                     dataclasses.replace(default_bundle, temperature=2.0))
+    shipped = Pipeline(PipelineConfig.from_dict(config), default_bundle)
+    np.testing.assert_allclose(shipped.classify_boxes(frame, boxes),
+                               apply_temperature(plain.classify_boxes(frame, boxes),
+                                                 default_bundle.temperature), atol=1e-5,
+                               err_msg="the bundle's own output.temperature is not applied")
     p1, p2 = plain.classify_boxes(frame, boxes), warm.classify_boxes(frame, boxes)
     assert np.array_equal(p1.argmax(1), p2.argmax(1)), "temperature changed a label"
     assert (p2.max(1) < p1.max(1)).all(), "T=2 must lower every confidence"
     np.testing.assert_allclose(p2, apply_temperature(p1, 2.0), atol=1e-5)
 
-    flip = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1, "tta": "flip"}}),
-                    default_bundle)
+    flip = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1, "tta": "flip"}}), raw)
     batch = preprocess_faces(frame, [b.as_tuple() for b in boxes], default_bundle.input_spec)
     mirrored = plain.backend.infer(np.ascontiguousarray(batch[..., ::-1]))
     np.testing.assert_allclose(flip.classify_boxes(frame, boxes), (p1 + mirrored) / 2,

@@ -292,6 +292,6 @@ def test_upgrading_backend_never_closes_a_backend_mid_inference(default_bundle):
     backend = UpgradingBackend(serving, build)
     x = np.zeros((2, 1, 64, 64), np.float32)
     while not backend.wait(0):
-        assert backend.infer(x).shape == (2, 7)
-    assert closed.is_set() and backend.infer(x).shape == (2, 7)
+        assert backend.infer(x).shape == (2, default_bundle.num_classes)
+    assert closed.is_set() and backend.infer(x).shape == (2, default_bundle.num_classes)
     assert backend.failure is None

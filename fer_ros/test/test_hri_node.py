@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
+from fer_ros.core.labels import canonical_label
+
 from faces import FER2013_LABELS, compose_frame, fer2013_faces, textured_background
 from node_helpers import (Probe, bgr_image_msg, node_output, node_ready, require_runtime,
                           start_node, stop_node)
@@ -120,7 +122,7 @@ def test_camera_mode_publishes_rep155_and_vision_msgs(probe, ros_env):
                     "fear": Expression.SCARED, "happy": Expression.HAPPY, "sad": Expression.SAD,
                     "surprise": Expression.SURPRISED, "neutral": Expression.NEUTRAL}
             assert (expr.expression, expr.confidence) == (
-                want[face.label], pytest.approx(face.confidence, abs=1e-6)), \
+                want[canonical_label(face.label)], pytest.approx(face.confidence, abs=1e-6)), \
                 f"{rep_id}: expression {expr.expression} {expr.confidence} vs {face.label}"
         dets = probe.reply_to(f"{ns}/fer_node/detections", header)
         assert sorted(d.id for d in dets.detections) == ids

