@@ -145,7 +145,7 @@ def test_labels_scoring_with_synonyms_no_face_and_unknown_label(dataset, run):
     with open(dataset["root"] / "labels.csv", newline="") as f:
         for row in csv.DictReader(f):
             truth[str((dataset["root"] / row["file"]).resolve())] = canonical_label(row["label"])
-    correct = sum(truth.get(str(Path(r["file"]).resolve())) == r["label"]
+    correct = sum(truth.get(str(Path(r["file"]).resolve())) == canonical_label(r["label"])
                   for r in doc["faces"] if r["file"].endswith(".png"))
     assert score["correct"] == correct
     assert score["accuracy_all_photos"] == pytest.approx(correct / PHOTOS)
