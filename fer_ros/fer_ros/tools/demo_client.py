@@ -13,6 +13,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from fer_ros.core.labels import canonical_label
 from fer_ros.tools.demo_scene import true_label_at
 from fer_ros.ros.convert import array_to_image, image_to_array
 
@@ -52,7 +53,8 @@ class DemoClient(Node):
         for face in sorted(msg.faces, key=lambda f: f.face_id):
             true = true_label_at(truth, face.roi)
             self.faces += 1
-            self.correct += face.label == true
+            # by meaning, not spelling: a FER+ bundle says "happiness" for FER2013's "happy"
+            self.correct += canonical_label(face.label) == canonical_label(true)
             parts.append(f"face {face.face_id:2d} {face.label:<8s} {face.confidence:4.2f} "
                          f"(shown {true:<8s})")
         print(f"t={t:6.2f}s frame {index:3d} | " + (" | ".join(parts) or "no face"),
