@@ -32,10 +32,6 @@ fer2013 fer2013_privatetest --split PrivateTest
 fer2013 fer2013_privatetest_flip --split PrivateTest --tta flip
 evaluate ckplus_all --dataset ckplus --data "$CKPLUS"
 # Temperature fitted on the bundle's own validation split, ECE reported on its test split.
-if [[ $NAME == ferplus ]]; then
-  fer-ros calibrate --model "$BUNDLE" --dataset ferplus --data "$FER" --labels "$VOTES" \
-    --json "$OUT/calibration.json" --write
-else
-  fer-ros calibrate --model "$BUNDLE" --dataset fer2013 --data "$FER" \
-    --json "$OUT/calibration.json" --write
-fi
+labels=(); [[ $NAME == ferplus ]] && labels=(--labels "$VOTES")
+fer-ros calibrate --model "$BUNDLE" --dataset "$NAME" --data "$FER" "${labels[@]}" \
+  --json "$OUT/calibration.json" --write
