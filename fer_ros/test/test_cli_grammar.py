@@ -13,7 +13,7 @@ from fer_ros.cli import COMMANDS, build_parser, main
 
 #: commands that read a model bundle (and so take --model)
 READS_BUNDLE = {"evaluate", "calibrate", "quantize", "build-engine", "detect", "bag-eval",
-                "benchmark", "serve", "soak"}
+                "benchmark", "serve", "soak", "recover"}
 #: commands that read none: train and export make checkpoints and bundles, bag-play replays
 NO_BUNDLE = {"train", "export", "bag-play"}
 #: the other arguments each command needs, so that only --model can be wrong
@@ -21,7 +21,7 @@ REQUIRED = {"evaluate": ["--dataset", "fer2013", "--data", "x.csv"],
             "calibrate": ["--dataset", "fer2013", "--data", "x.csv"],
             "quantize": ["out_dir"], "build-engine": [], "detect": ["photo.jpg"],
             "bag-eval": ["bag", "--out", "out"], "benchmark": ["--json", "b.json"], "serve": [],
-            "soak": []}
+            "soak": [], "recover": ["out.pt"]}
 
 
 def subparsers() -> dict:

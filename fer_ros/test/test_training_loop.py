@@ -189,3 +189,17 @@ def test_recipe_yaml_is_a_valid_config(name, shared_dir):
     assert data.exists(), f"{path}: data {cfg.data} not found (looked at {data})"
     override = config_from_args(parser.parse_args(["--config", str(path), "--epochs", "3"]))
     assert override.epochs == 3  # flags override the file
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(native, monkeypatch):
+    """Emulated bf16 trained 15x slower than fp32 on an AVX2-only CPU: auto must not pick it."""
+    from fer_ros.training import engine
+    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: native)
+    with engine.autocast_for(torch.device("cpu"), "auto"):
+        out = torch.nn.Linear(4, 4)(torch.randn(2, 4))
+    want = torch.bfloat16 if native else torch.float32
+    assert out.dtype == want, f"amp auto on a CPU with native bf16={native} computed in {out.dtype}"
+    with engine.autocast_for(torch.device("cpu"), "bf16"):
+        forced = torch.nn.Linear(4, 4)(torch.randn(2, 4))
+    assert forced.dtype == torch.bfloat16, "amp bf16 must force bf16 autocast"

@@ -95,8 +95,8 @@ class TrainConfig:
     erase_prob: float = _opt(0.25, "probability of erasing a random rectangle")
     # run
     seed: int = _opt(0, "random seed (data order, augmentation, initial weights)")
-    amp: str = _opt("auto", "mixed precision: auto (bf16 where supported), bf16, fp16 or off",
-                    AMP_MODES)
+    amp: str = _opt("auto", "mixed precision: auto (bf16 on GPUs and on CPUs with native bf16, "
+                    "else fp32), bf16, fp16 or off", AMP_MODES)
     channels_last: bool = _opt(True, "channels-last memory format (faster on CPUs and tensor "
                                "cores; true/false)")
     threads: int = _opt(0, "CPU threads for torch (0 = torch's default)")

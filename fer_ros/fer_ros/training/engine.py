@@ -23,13 +23,22 @@ def make_grad_scaler(device: torch.device, amp: str):
     return None
 
 
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 arithmetic in hardware. Without it, bf16 autocast is emulated:
+    measured 4 images/s against 128 in fp32 for ResNet18 training on an AVX2-only EPYC."""
+    cpu = torch.cpu
+    return any(getattr(cpu, name, lambda: False)()
+               for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def autocast_for(device: torch.device, amp: str):
-    """bf16 autocast on CPUs that have it (measured 1.2-1.6x here); bf16/fp16 on CUDA."""
+    """bf16 autocast on CPUs with native bf16 (measured 1.2-1.6x there; ``bf16`` forces it);
+    bf16/fp16 on CUDA."""
     if amp == "off":
         return contextlib.nullcontext()
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=cuda_amp_dtype(amp))
-    if amp in ("auto", "bf16"):
+    if amp == "bf16" or (amp == "auto" and cpu_has_native_bf16()):
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

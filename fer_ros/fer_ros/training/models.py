@@ -105,13 +105,14 @@ def create_model(arch: str, num_classes: int, channels: int = 1, stem: str = "st
                      pooled_head=head != "attention")
 
 
-def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
+def load_pretrained(model: FerResNet, path: str | Path, labels: tuple | None = None) -> list[str]:
     """Load a local torchvision state dict or one of our checkpoints into the trunk.
 
     RGB first-layer weights are summed over colour channels for a grayscale stem
-    (the response to a gray image is then unchanged); the classifier head is never
-    loaded: a transferred model always starts with a fresh head. Returns the names
-    of the tensors that were not loaded.
+    (the response to a gray image is then unchanged). The classifier head is loaded only
+    from one of our checkpoints with exactly ``labels`` (continuing training on the same
+    task, e.g. from ``fer-ros recover``); a transferred model starts with a fresh head.
+    Returns the names of the tensors that were not loaded.
     """
     path = Path(path)
     if not path.is_file():
@@ -125,7 +126,8 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
             from None
     target = model.state_dict()
     loaded, misfits = {}, []
-    for key, value in _source_tensors(state).items():
+    same_task = labels is not None and list(state.get("labels") or []) == list(labels)
+    for key, value in _source_tensors(state, keep_head=same_task).items():
         if key in target:
             value = _adapt_first_layer(key, value, target[key])
             if value.shape == target[key].shape:
@@ -142,12 +144,13 @@ def load_pretrained(model: FerResNet, path: str | Path) -> list[str]:
     return sorted(set(target) - set(loaded))
 
 
-def _source_tensors(state: dict) -> dict:
+def _source_tensors(state: dict, keep_head: bool = False) -> dict:
     """Our checkpoint ({"model": ...}) as is; torchvision state dicts prefixed with trunk."""
     if isinstance(state.get("model"), dict):
         # Transfer keeps the trunk and gives the new task a fresh head (the sources'
         # "dense top replaced"): class order and count of the source task are unrelated.
-        return {k: v for k, v in state["model"].items() if not k.startswith("head.")}
+        return {k: v for k, v in state["model"].items()
+                if keep_head or not k.startswith("head.")}
     if isinstance(state.get("state_dict"), dict):  # common wrapper of other trainers
         state = state["state_dict"]
     tensors = {k.removeprefix("module."): v for k, v in state.items()

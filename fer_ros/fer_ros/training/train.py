@@ -99,7 +99,7 @@ class Run:
         self.model = create_model(cfg.arch, len(self.labels), cfg.channels, cfg.stem, cfg.head,
                                   cfg.dropout).to(self.device)
         if cfg.pretrained and resume_state is None:
-            missing = load_pretrained(self.model, cfg.pretrained)
+            missing = load_pretrained(self.model, cfg.pretrained, self.labels)
             self.log(f"pretrained {cfg.pretrained}: {len(missing)} tensors left at init")
         elif not cfg.pretrained and (cfg.unfreeze_stages < 4 or cfg.warmup_head_epochs):
             self.log("warning: frozen stages / head-only warm-up without --pretrained train "
