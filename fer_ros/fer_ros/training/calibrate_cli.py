@@ -40,18 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store the temperature and figures in the bundle's model.json")
 
 
-def probabilities_and_truth(predictor, faces):
-    """(N, K) raw probabilities in the model's class order and each face's true model index."""
+def true_model_indices(model_labels, faces):
+    """Each face's true class as an index into the model's classes (through the synonyms)."""
     import numpy as np
 
-    from fer_ros.training.evaluate import match_labels, predict_faces
-    model_to_data, unmapped_data, _ = match_labels(predictor.labels, faces.labels)
+    from fer_ros.training.evaluate import match_labels
+    model_to_data, unmapped_data, _ = match_labels(model_labels, faces.labels)
     if unmapped_data:
         raise ValueError(f"dataset classes {unmapped_data} are not in the model "
-                         f"{list(predictor.labels)}; calibrate on the dataset it was trained on")
+                         f"{list(model_labels)}; calibrate on the dataset it was trained on")
     data_to_model = {d: m for m, d in enumerate(model_to_data) if d >= 0}
-    truth = np.array([data_to_model[t] for t in faces.hard_targets()], np.int64)
-    return predict_faces(predictor, faces), truth
+    return np.array([data_to_model[t] for t in faces.hard_targets()], np.int64)
+
+
+def probabilities_and_truth(predictor, faces):
+    """(N, K) raw probabilities in the model's class order and each face's true model index."""
+    from fer_ros.training.evaluate import predict_faces
+    return predict_faces(predictor, faces), true_model_indices(predictor.labels, faces)
 
 
 def measure(args: argparse.Namespace) -> dict:
