@@ -42,6 +42,10 @@ def main() -> int:
     parser.add_argument("--max-accuracy-drop", type=float, default=1.0,
                         help="PublicTest accuracy points a tau may cost (default 1.0)")
     parser.add_argument("--json", type=Path, help="write the sweep here")
+    parser.add_argument("--write", action="store_true",
+                        help="store the prior as output.class_prior (and the chosen tau as "
+                        "logit_adjustment) in the bundle's model.json, so that the runtime's "
+                        "classifier.logit_adjustment can use it")
     args = parser.parse_args()
     from fer_ros.core.paths import shared_dir
     from fer_ros.training.calibrate_cli import probabilities_and_truth, true_model_indices
@@ -50,7 +54,8 @@ def main() -> int:
     shared = Path(os.environ.get("FER_ROS_SHARED", shared_dir()))
     data = str(shared / "datasets/fer2013/fer2013.csv.gz")
     votes = str(shared / "datasets/ferplus/fer2013new.csv") if args.bundle == "ferplus" else None
-    predictor = load_predictor(REPO / "fer_ros/models" / args.bundle)
+    bundle_dir = REPO / "fer_ros/models" / args.bundle
+    predictor = load_predictor(bundle_dir)
 
     def faces(split):
         return load_faces(args.bundle, data, split, labels=votes)
@@ -81,7 +86,22 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.write:
+        write_into_bundle(bundle_dir, (counts / counts.sum()).tolist(), result)
     return 0
+
+
+def write_into_bundle(bundle_dir: Path, prior: list, result: dict) -> None:
+    path = bundle_dir / "model.json"
+    meta = json.loads(path.read_text())
+    meta.setdefault("output", {})["class_prior"] = [round(p, 6) for p in prior]
+    chosen = str(result["chosen_tau_on_publictest"])
+    meta["logit_adjustment"] = {
+        "method": result["method"], "chosen_tau_on_publictest": result["chosen_tau_on_publictest"],
+        "max_accuracy_drop_points": result["max_accuracy_drop_points"],
+        "privatetest": {t: result["sweep"]["PrivateTest"][t] for t in ("0.0", chosen)}}
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote output.class_prior into {path}")
 
 
 if __name__ == "__main__":

@@ -72,3 +72,36 @@ def test_pipeline_applies_the_bundle_temperature_and_flip_tta(default_bundle, sh
     mirrored = plain.backend.infer(np.ascontiguousarray(batch[..., ::-1]))
     np.testing.assert_allclose(flip.classify_boxes(frame, boxes), (p1 + mirrored) / 2,
                                atol=1e-5, err_msg="tta=flip is not the mean of face and mirror")
+
+
+def test_logit_adjustment_favours_rare_classes_and_needs_a_prior(default_bundle):
+    """On real faces through the pipeline: tau scales probabilities by prior^-tau (a rare
+    class gains against a common one); a bundle without output.class_prior is refused."""
+    import dataclasses
+
+    import faces
+    import pytest
+    from fer_ros.core.calibration import adjust_for_prior
+    from fer_ros.core.config import PipelineConfig
+    from fer_ros.core.errors import ConfigError
+    from fer_ros.core.pipeline import Pipeline
+    from fer_ros.core.types import Box
+
+    images, _ = faces.fer2013_faces("PublicTest", limit=8)
+    frame = np.concatenate([np.pad(im, 8) for im in images], axis=1)
+    boxes = [Box(8 + i * 64, 8, 48, 48) for i in range(8)]
+    k = len(default_bundle.labels)
+    prior = tuple(np.linspace(1, 20, k) / np.linspace(1, 20, k).sum())  # class 0 the rarest
+    bundle = dataclasses.replace(default_bundle, class_prior=prior)
+    plain = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1}}), bundle)
+    tuned = Pipeline(PipelineConfig.from_dict(
+        {"classifier": {"threads": 1, "logit_adjustment": 0.5}}), bundle)
+    p0, p1 = plain.classify_boxes(frame, boxes), tuned.classify_boxes(frame, boxes)
+    np.testing.assert_allclose(p1, adjust_for_prior(p0, prior, 0.5), atol=1e-5,
+                               err_msg="logit_adjustment is not p * prior^-tau, renormalised")
+    np.testing.assert_allclose(p1.sum(1), 1.0, atol=1e-5)
+    assert (p1[:, 0] / p1[:, -1] > p0[:, 0] / p0[:, -1]).all(), \
+        "the rarest class must gain against the most common one"
+    with pytest.raises(ConfigError, match="class prior"):
+        Pipeline(PipelineConfig.from_dict({"classifier": {"logit_adjustment": 0.3}}),
+                 dataclasses.replace(default_bundle, class_prior=None))

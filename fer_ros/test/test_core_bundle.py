@@ -93,6 +93,8 @@ def test_input_size_that_disagrees_with_the_network(bundle_copy):
     ({"input": {"size": 40, "channels": 2, "mean": [0.5], "std": [0.5]}}, "input channels"),
     ({"input": {"size": 40, "channels": 1}}, "missing 'mean'"),
     ({"format_version": "one"}, "format_version"),
+    ({"output": {"class_prior": [0.5, 0.5]}}, "class_prior must be"),  # not one per label
+    ({"output": {"class_prior": [1.0] + [0.0] * 6}}, "class_prior must be"),  # a zero share
 ])
 def test_invalid_metadata_fields(bundle_copy, changes, message):
     rewrite_metadata(bundle_copy, **changes)

@@ -87,6 +87,7 @@ class Bundle:
     input_spec: InputSpec
     metadata: dict = field(repr=False, default_factory=dict)
     temperature: float = 1.0   # output.temperature (fer-ros calibrate); 1.0 = uncalibrated
+    class_prior: tuple[float, ...] | None = None  # output.class_prior: training label shares
     precision: str = "fp32"
     networks: dict = field(repr=False, default_factory=dict)
 
@@ -203,7 +204,8 @@ def load_bundle(path: str | Path | None = None, verify_sha256: bool = True) -> B
                   softmax_applied=bool(out.get("softmax_applied", True)),
                   input_spec=_input_spec(inp, where), metadata=meta,
                   precision=primary, networks=networks,
-                  temperature=_temperature(out, where))
+                  temperature=_temperature(out, where),
+                  class_prior=_class_prior(out, len(labels), where))
 
 
 def _networks(meta: dict, path: Path, where: str, verify_sha256: bool) -> dict:
@@ -255,3 +257,16 @@ def _temperature(out: dict, where: str) -> float:
         raise ModelError(f"{where}: output.temperature must be a number in [0.05, 20], got "
                          f"{value!r}; re-run fer-ros calibrate or remove the field")
     return float(value)
+
+
+def _class_prior(out: dict, classes: int, where: str) -> tuple[float, ...] | None:
+    value = out.get("class_prior")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != classes or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value) \
+            or abs(sum(value) - 1.0) > 1e-3:
+        raise ModelError(f"{where}: output.class_prior must be {classes} positive shares that "
+                         f"sum to 1 (one per label), got {value!r}; re-run "
+                         "scripts/logit_adjustment.py --write or remove the field")
+    return tuple(float(v) for v in value)

@@ -22,6 +22,20 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     return (scaled / scaled.sum(axis=1, keepdims=True)).astype(probs.dtype, copy=False)
 
 
+def adjust_for_prior(probs: np.ndarray, class_prior, tau: float) -> np.ndarray:
+    """Post-hoc logit adjustment (Menon et al. 2021): ``log p - tau * log prior``, renormalised.
+
+    ``class_prior`` is each class's share of the training labels (``output.class_prior`` of the
+    bundle). tau 0 leaves ``probs`` as they are; larger tau trades accuracy on the common
+    classes (neutral, happy) for recall of the rare ones (disgust, fear, contempt)."""
+    if tau == 0.0:
+        return probs
+    log_p = np.log(np.clip(probs, 1e-12, 1.0)) - float(tau) * np.log(np.asarray(class_prior))
+    log_p -= log_p.max(axis=1, keepdims=True)
+    adjusted = np.exp(log_p)
+    return (adjusted / adjusted.sum(axis=1, keepdims=True)).astype(probs.dtype, copy=False)
+
+
 def expected_calibration_error(probs: np.ndarray, true_idx: np.ndarray,
                                bins: int = ECE_BINS) -> float:
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""

@@ -79,6 +79,9 @@ class ClassifierConfig:
     engine_cache_dir: str = ""      # "" = next to the ONNX model
     checkpoint: str = ""            # torch backend: training checkpoint (.pt)
     tta: str = "none"               # flip: average with the mirrored face (2x classify cost)
+    # tau of post-hoc logit adjustment by the bundle's class prior: 0 = off; larger favours
+    # the rare classes (docs/results.md: ferplus 0.3 costs 0.7 accuracy points)
+    logit_adjustment: float = 0.0
 
     def __post_init__(self) -> None:
         _check_choice("classifier.backend", self.backend, BACKENDS)
@@ -87,6 +90,7 @@ class ClassifierConfig:
         _check_choice("classifier.tta", self.tta, TTA_MODES)
         _check_range("classifier.threads", self.threads, 1, 256)
         _check_range("classifier.max_batch", self.max_batch, 1, 1024)
+        _check_range("classifier.logit_adjustment", self.logit_adjustment, 0.0, 2.0)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from fer_ros.core.bundle import Bundle, load_bundle
-from fer_ros.core.calibration import apply_temperature
+from fer_ros.core.calibration import adjust_for_prior, apply_temperature
 from fer_ros.core.classify import select_backend
 from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
@@ -51,6 +51,10 @@ class Pipeline:
     def __init__(self, config: PipelineConfig | None = None, bundle: Bundle | None = None) -> None:
         self.config = config or PipelineConfig()
         self.bundle = bundle or load_bundle(self.config.classifier.bundle or None)
+        if self.config.classifier.logit_adjustment and self.bundle.class_prior is None:
+            raise ConfigError(f"classifier.logit_adjustment needs the bundle's class prior, "
+                              f"which {self.bundle.path}/model.json lacks (output.class_prior); "
+                              "add it with scripts/logit_adjustment.py --write or set 0")
         self.detector = make_detector(self.config.detector)
         self.backend = select_backend(self.config.classifier, self.bundle)
         self.tracker = IouTracker(self.config.tracker)
@@ -151,13 +155,16 @@ class Pipeline:
             return [track.track_id for track in self.tracker.tracks]
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
-        """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature."""
+        """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature, then
+        the logit adjustment by the bundle's class prior (when set)."""
         if self.config.classifier.tta == "flip" and len(batch):
             both = self.backend.infer(np.concatenate([batch, batch[..., ::-1]]))
             probs = (both[:len(batch)] + both[len(batch):]) / 2
         else:
             probs = self.backend.infer(batch)
-        return apply_temperature(probs, self.bundle.temperature)
+        probs = apply_temperature(probs, self.bundle.temperature)
+        return adjust_for_prior(probs, self.bundle.class_prior,
+                                self.config.classifier.logit_adjustment)
 
     def _face(self, detection, track_id: int, probs: np.ndarray) -> FaceEmotion:
         best = int(np.argmax(probs))
