@@ -21,6 +21,7 @@ COMMANDS = {
     "quantize": "fer_ros.training.quantize_cli",
     "calibrate": "fer_ros.training.calibrate_cli",
     "recover": "fer_ros.training.recover_cli",
+    "average": "fer_ros.training.average",
     "build-engine": "fer_ros.tools.build_engine_cli",
     "detect": "fer_ros.files.detect_cli",
     "bag-eval": "fer_ros.bag.eval_cli",

@@ -15,7 +15,7 @@ from fer_ros.cli import COMMANDS, build_parser, main
 READS_BUNDLE = {"evaluate", "calibrate", "quantize", "build-engine", "detect", "bag-eval",
                 "benchmark", "serve", "soak", "recover"}
 #: commands that read none: train and export make checkpoints and bundles, bag-play replays
-NO_BUNDLE = {"train", "export", "bag-play"}
+NO_BUNDLE = {"train", "export", "bag-play", "average"}
 #: the other arguments each command needs, so that only --model can be wrong
 REQUIRED = {"evaluate": ["--dataset", "fer2013", "--data", "x.csv"],
             "calibrate": ["--dataset", "fer2013", "--data", "x.csv"],
