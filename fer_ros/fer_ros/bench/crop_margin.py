@@ -23,7 +23,8 @@ from fer_ros.bench import scenes
 from fer_ros.core.bundle import load_bundle
 from fer_ros.core.classify import OnnxRuntimeBackend
 from fer_ros.core import paths
-from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
+from fer_ros.core.labels import LabelMatcher
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
 from fer_ros.core.preprocess import face_to_tensor, preprocess_faces
@@ -51,7 +52,11 @@ def run_crop_margin_study(bundle_path=None, faces: int = 300, margins=MARGINS,
     bundle = load_bundle(bundle_path)
     backend = OnnxRuntimeBackend(bundle, "cpu", threads)
     csv_path = paths.shared_dir() / FER2013_RELATIVE
-    images, labels = sample_faces(csv_path, "PublicTest", faces)
+    images, fer_labels = sample_faces(csv_path, "PublicTest", faces)
+    # FER2013 class -> the bundle's class index through the one synonym table, so that a
+    # bundle with other classes or another order (ferplus) is scored right; -1: no match
+    to_model = LabelMatcher(bundle.labels).indices(FER2013_LABELS)
+    labels = np.array([-1 if to_model[i] is None else to_model[i] for i in fer_labels])
     spec = bundle.input_spec
     direct = backend.infer(np.stack([face_to_tensor(im, spec) for im in images])).argmax(1)
     cases = detected_faces(images, labels, make_detector(detector or DetectorConfig()))
