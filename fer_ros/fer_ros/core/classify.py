@@ -32,6 +32,16 @@ ORT_PROVIDERS = {
 }
 
 
+def mirror_averaged(infer, batch: np.ndarray) -> np.ndarray:
+    """Flip test-time augmentation: the mean of ``infer`` on the faces and on their mirror
+    images (one call on both). The one implementation for the runtime (``classifier.tta:
+    flip``) and ``fer-ros evaluate --tta flip``, so their figures describe the same thing."""
+    if not len(batch):
+        return infer(batch)
+    both = infer(np.concatenate([batch, batch[..., ::-1]]))
+    return (both[:len(batch)] + both[len(batch):]) / 2
+
+
 class ChunkedBackend(ClassifierBackend):
     """Shared batch checking, chunking by ``max_batch`` and output validation."""
 

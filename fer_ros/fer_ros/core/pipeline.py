@@ -23,7 +23,7 @@ import numpy as np
 
 from fer_ros.core.bundle import Bundle, load_bundle
 from fer_ros.core.calibration import adjust_for_prior, apply_temperature
-from fer_ros.core.classify import select_backend
+from fer_ros.core.classify import mirror_averaged, select_backend
 from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
 from fer_ros.core.errors import ConfigError
@@ -157,9 +157,8 @@ class Pipeline:
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         """Backend probabilities, mirrored-face averaging (tta flip), bundle temperature, then
         the logit adjustment by the bundle's class prior (when set)."""
-        if self.config.classifier.tta == "flip" and len(batch):
-            both = self.backend.infer(np.concatenate([batch, batch[..., ::-1]]))
-            probs = (both[:len(batch)] + both[len(batch):]) / 2
+        if self.config.classifier.tta == "flip":
+            probs = mirror_averaged(self.backend.infer, batch)
         else:
             probs = self.backend.infer(batch)
         probs = apply_temperature(probs, self.bundle.temperature)

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from fer_ros.core.backend import run_chunked
+from fer_ros.core.classify import mirror_averaged
 from fer_ros.core.labels import canonical_label
 from fer_ros.core.preprocess import InputSpec
 from fer_ros.training.data import FaceSet, to_tensor_batch
@@ -116,8 +117,9 @@ def predict_faces(predictor: Predictor, faces: FaceSet, tta: str = "none") -> np
     x = to_tensor_batch(faces, predictor.spec)
     if tta == "none":
         return predictor.run(x)
-    views = [x, np.ascontiguousarray(x[..., ::-1])] if tta == "flip" else ten_crops(x)
-    return np.mean([predictor.run(v) for v in views], axis=0)
+    if tta == "flip":
+        return mirror_averaged(predictor.run, x)
+    return np.mean([predictor.run(v) for v in ten_crops(x)], axis=0)
 
 
 def _key(name: str) -> str:
