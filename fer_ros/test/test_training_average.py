@@ -14,18 +14,14 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(scope="module")
 def two_epochs(tmp_path_factory):
     """(csv, checkpoint after epoch 1, checkpoint after epoch 2) of one tiny real run."""
-    from fer_ros.training.train import resume, train
+    from fer_ros.training.train import train
     root = tmp_path_factory.mktemp("avg")
     csv_path, _ = write_extract(root, {"Training": 256, "PublicTest": 64})
     run = root / "run"
-    train(tiny_config(csv_path, run, epochs=1))
-    first = root / "epoch1.pt"
-    first.write_bytes((run / "last.pt").read_bytes())
-    state = torch.load(run / "last.pt", weights_only=True)
-    state["config"]["epochs"] = 2  # continue the same run one more epoch
-    torch.save(state, run / "last.pt")
-    resume(run)
-    return csv_path, first, run / "last.pt"
+    train(tiny_config(csv_path, run, epochs=2, keep_epoch_checkpoints=True))
+    assert sorted(p.name for p in run.glob("epoch*.pt")) == ["epoch001.pt", "epoch002.pt"], \
+        "keep_epoch_checkpoints must keep one checkpoint per epoch"
+    return csv_path, run / "epoch001.pt", run / "epoch002.pt"
 
 
 def test_average_is_the_mean_of_the_weights_with_fresh_batchnorm(two_epochs, tmp_path):

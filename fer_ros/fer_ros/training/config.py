@@ -103,6 +103,8 @@ class TrainConfig:
     device: str = _opt("auto", "auto (CUDA when available), cpu or cuda")
     out: str = _opt("runs/fer2013_resnet18", "run directory: checkpoints, log.csv, config")
     tta_flip: bool = _opt(True, "validation also averages over the mirrored face (true/false)")
+    keep_epoch_checkpoints: bool = _opt(False, "also keep every epoch's checkpoint as "
+                                        "epochNNN.pt, for fer-ros average (true/false)")
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":

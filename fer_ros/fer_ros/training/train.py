@@ -229,6 +229,8 @@ class Run:
         if improved:
             save_checkpoint(self.out / "best.pt", state)
         save_checkpoint(self.out / "last.pt", state)
+        if self.cfg.keep_epoch_checkpoints:
+            save_checkpoint(self.out / f"epoch{epoch + 1:03d}.pt", state)
         self._write_log()
         self.log(f"epoch {epoch + 1}/{self.cfg.epochs} loss {row['train_loss']:.4f} "
                  f"train {row['train_acc']:.4f} val {row['val_acc']:.4f} "
