@@ -3,7 +3,8 @@
 #   scripts/evaluate_bundle.sh ferplus     # fer_ros/models/ferplus -> results/accuracy/ferplus/
 #   scripts/evaluate_bundle.sh fer2013     # fer_ros/models/fer2013 -> results/accuracy/fer2013/
 # Run after `make setup` from the repository root. Writes <split>.json (the `fer-ros evaluate`
-# contract) plus report.txt and confusion PNGs per row, and calibration.json. PrivateTest and
+# contract) plus report.txt and confusion PNGs per row, calibration.json and logit_adjustment.json
+# (both also written into model.json). PrivateTest and
 # the FER+ test rows are used here only, for final reporting: models were selected on PublicTest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -35,3 +36,5 @@ evaluate ckplus_all --dataset ckplus --data "$CKPLUS"
 labels=(); [[ $NAME == ferplus ]] && labels=(--labels "$VOTES")
 fer-ros calibrate --model "$BUNDLE" --dataset "$NAME" --data "$FER" "${labels[@]}" \
   --json "$OUT/calibration.json" --write
+# Logit adjustment sweep (tau chosen on PublicTest) and the Training class prior into model.json.
+python scripts/logit_adjustment.py "$NAME" --json "$OUT/logit_adjustment.json" --write
