@@ -252,6 +252,43 @@ def test_auto_runs_the_int8_network_on_cpu_and_says_why(default_bundle, caplog):
     assert "int8 network" in caplog.text and "points below fp32" in caplog.text
 
 
+@pytest.mark.parametrize("reduce_range, no_vnni, network", [
+    (False, True, "model.onnx"),        # full-range weights would overflow: fp32, said why
+    (False, False, "model.int8.onnx"),  # VNNI: no overflow
+    (True, True, "model.int8.onnx"),    # 7-bit weights: safe everywhere
+])
+def test_auto_avoids_int8_that_overflows_on_this_cpu(default_bundle, monkeypatch, caplog,
+                                                     reduce_range, no_vnni, network):
+    import dataclasses
+
+    from fer_ros.core import classify
+    monkeypatch.setattr(classify, "x86_without_vnni", lambda: no_vnni)
+    int8 = default_bundle.networks["int8"]
+    info = {**int8.info, "quantization": {**int8.info.get("quantization", {}),
+                                          "reduce_range": reduce_range}}
+    networks = {**default_bundle.networks, "int8": dataclasses.replace(int8, info=info)}
+    bundle = dataclasses.replace(default_bundle, networks=networks)
+    with caplog.at_level(logging.INFO, logger="fer_ros.core.classify"):
+        backend = select_backend(ClassifierConfig(device="cpu"), bundle)
+    assert backend.bundle.network_path.name == network, caplog.text
+    if network == "model.onnx":
+        assert "without VNNI" in caplog.text and "fer-ros quantize" in caplog.text
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    from fer_ros.core.cpu_features import x86_without_vnni
+    import platform
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the VNNI check applies to x86-64 only")
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("processor: 0\nflags\t\t: fpu sse avx avx2 fma\n")
+    vnni = tmp_path / "vnni"
+    vnni.write_text("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert x86_without_vnni.__wrapped__(str(avx2)) is True
+    assert x86_without_vnni.__wrapped__(str(vnni)) is False
+    assert x86_without_vnni.__wrapped__(str(tmp_path / "missing")) is False
+
+
 @pytest.mark.parametrize("precision, network", [("fp32", "model.onnx"),
                                                 ("int8", "model.int8.onnx")])
 def test_precision_forces_a_network(default_bundle, precision, network):

@@ -20,6 +20,7 @@ from fer_ros.core.backend import (ClassifierBackend, check_batch, plugin_backend
                                   softmax)
 from fer_ros.core.bundle import Bundle
 from fer_ros.core.config import ClassifierConfig
+from fer_ros.core.cpu_features import x86_without_vnni
 from fer_ros.core.errors import ConfigError, FerError, ModelError
 from fer_ros.core.ort_session import ort_session
 
@@ -161,11 +162,23 @@ def choose_precision(config: ClassifierConfig, bundle: Bundle, gpu: bool) -> tup
     if gpu:
         return "fp16", "GPU: fp16"
     if bundle.has("int8"):
-        drop = bundle.networks["int8"].info.get("metrics", {}).get("accuracy_drop_points")
+        info = bundle.networks["int8"].info
+        if _saturates_here(info):
+            return "fp32", ("CPU without VNNI and the bundle's INT8 network has full-range "
+                            "weights, which overflow in ONNX Runtime's kernels there (accuracy "
+                            f"loss); re-quantise with `fer-ros quantize --model {bundle.path}`")
+        drop = info.get("metrics", {}).get("accuracy_drop_points")
         cost = f", {drop:.2f} accuracy points below fp32" if isinstance(drop, float) else ""
         return "int8", f"CPU and the bundle has an INT8 network{cost}"
     return "fp32", ("CPU, but the bundle has no INT8 network (add one with `fer-ros quantize "
                     f"{bundle.path}`)")
+
+
+def _saturates_here(int8_info: dict) -> bool:
+    """A U8S8 network with full 8-bit weights on an x86 CPU without VNNI (cpu_features)."""
+    quantization = int8_info.get("quantization", {})
+    return (quantization.get("activations", "uint8") == "uint8"
+            and not quantization.get("reduce_range", False) and x86_without_vnni())
 
 
 def _ort(bundle: Bundle, device: str, config: ClassifierConfig, gpu: bool,

@@ -67,7 +67,9 @@ def quantize_network(bundle: Bundle, out_path: Path, calibration: np.ndarray,
 
     uint8 activations + int8 weights (U8S8) is what ONNX Runtime's x86 kernels run
     fastest (VNNI); int8 activations (S8S8, symmetric) is what TensorRT's explicit
-    quantisation needs, so ``build-engine --precision int8`` wants such a bundle.
+    quantisation needs, so ``build-engine --precision int8`` wants such a bundle. U8S8
+    weights use 7 bits (``reduce_range``): full-range ones overflow on x86 CPUs without VNNI
+    (fer_ros.core.cpu_features), and the network must be right on every CPU it ships to.
     """
     if activations not in ACTIVATION_TYPES:
         raise QuantizeError(f"activations must be one of {ACTIVATION_TYPES}, "
@@ -84,12 +86,17 @@ def quantize_network(bundle: Bundle, out_path: Path, calibration: np.ndarray,
                         quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type={"uint8": QuantType.QUInt8,
                                          "int8": QuantType.QInt8}[activations],
-                        weight_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8, reduce_range=reduces_range(activations),
                         # probabilities stay float: 8 bits would round small ones to 0
                         nodes_to_exclude=softmax,
                         # TensorRT accepts only zero-point-0 (symmetric) int8 Q/DQ
                         extra_options={"ActivationSymmetric": activations == "int8",
                                        "WeightSymmetric": True})
+
+
+def reduces_range(activations: str) -> bool:
+    """7-bit weights for ONNX Runtime's U8S8 kernels (see quantize_network)."""
+    return activations == "uint8"
 
 
 def accuracy(session, x: np.ndarray, y: np.ndarray) -> float:
@@ -147,7 +154,8 @@ def int8_entry(bundle: Bundle, network_sha256: str, report: dict, calib: dict) -
     key = f"{dataset}_{calib['val_split'].lower()}"
     quantization = {
         "method": "onnxruntime static", "format": "QDQ", "per_channel": True,
-        "activations": calib["activations"], "weights": "int8", "excluded": ["Softmax"],
+        "activations": calib["activations"], "weights": "int8",
+        "reduce_range": reduces_range(calib["activations"]), "excluded": ["Softmax"],
         "calibration": {"dataset": dataset, "split": calib["split"], "faces": calib["faces"]},
         "source_network": fp32.network_path.name,
         "source_network_sha256": file_sha256(fp32.network_path),
