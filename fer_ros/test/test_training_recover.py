@@ -57,6 +57,10 @@ def _models_and_faces(trained, tmp_path):
 def test_recovered_network_equals_the_bundle_and_the_original(trained, tmp_path):
     result, original, recovered, x = _models_and_faces(trained, tmp_path)
     assert result["max_probability_difference"] < 1e-4, result
+    from fer_ros.training.checkpoint import load_checkpoint
+    config = load_checkpoint(tmp_path / "recovered.pt")["config"]
+    assert config["max_train_samples"] == 0 and config["max_val_samples"] == 0, \
+        "the checkpoint must record the bundle's training config, not recover's face limits"
     with torch.no_grad():
         want, got = torch.softmax(original(x), 1), torch.softmax(recovered(x), 1)
     assert (want - got).abs().max() < 1e-4, \

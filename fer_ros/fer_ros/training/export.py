@@ -179,7 +179,7 @@ def checkpoint_metrics(loaded: LoadedCheckpoint) -> dict:
     cfg = loaded.config
     history = loaded.state.get("history") or []
     epoch = int(loaded.state["epoch"])
-    if epoch >= len(history) or cfg.max_val_samples:
+    if not 0 <= epoch < len(history) or cfg.max_val_samples:
         return {}  # a subset's accuracy would pass for the split's: leave it out
     key = f"{metric_prefix(cfg)}_accuracy"
     suffix = "_flip_tta" if cfg.tta_flip else ""

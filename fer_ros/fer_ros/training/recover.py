@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from fer_ros.core.bundle import load_bundle
+from fer_ros.core.ort_session import ort_session
+from fer_ros.training.checkpoint import save_checkpoint
 from fer_ros.training.config import TrainConfig
 
 
@@ -120,9 +122,9 @@ def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
         raise ValueError(f"{bundle_dir}/model.json has no training.config: the bundle was not "
                          "made by fer-ros export")
     values.update({k: v for k, v in (("data", data), ("labels", labels_csv)) if v})
-    values.update(max_train_samples=faces, max_val_samples=256)
-    cfg = TrainConfig.from_dict(values)
-    splits = load_splits(cfg, input_spec(cfg))
+    cfg = TrainConfig.from_dict(values)  # the config the checkpoint records
+    splits = load_splits(TrainConfig.from_dict({**values, "max_train_samples": faces,
+                                                "max_val_samples": 256}), input_spec(cfg))
     if tuple(splits.labels) != tuple(bundle.labels):
         raise ValueError(f"the dataset's classes {splits.labels} are not the bundle's "
                          f"{bundle.labels}")
@@ -130,7 +132,7 @@ def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
                          cfg.dropout)
     tensors = onnx_tensors(bundle.network_path)
     load_folded_weights(model, tensors)
-    folded = _onnx_probabilities(bundle.network_path, splits.x_val)
+    folded = _onnx_probabilities(bundle, splits.x_val)
     calibrate_batchnorm(model, splits.x_train)
     with torch.no_grad():
         mine = torch.softmax(model.eval()(splits.x_val), 1).numpy()
@@ -140,13 +142,13 @@ def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
                          "in a probability: the export does not match this architecture")
     state = {"model": model.state_dict(), "config": cfg.to_dict(),
              "labels": list(bundle.labels), "input_spec": input_spec(cfg).to_dict(),
-             "epoch": -1, "recovered_from": str(bundle.network_path)}
-    torch.save(state, out)
+             "epoch": -1, "history": [], "recovered_from": str(bundle.network_path)}
+    save_checkpoint(out, state)
     return {"checkpoint": str(out), "bundle": str(bundle_dir),
             "max_probability_difference": error, "calibration_faces": len(splits.x_train)}
 
 
-def _onnx_probabilities(network: Path, x: torch.Tensor) -> np.ndarray:
-    import onnxruntime as ort
-    session = ort.InferenceSession(str(network), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+def _onnx_probabilities(bundle, x: torch.Tensor) -> np.ndarray:
+    session = ort_session(bundle.network_path)
+    out = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    return out if bundle.softmax_applied else torch.softmax(torch.from_numpy(out), 1).numpy()
