@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def main() -> int:
     from fer_ros.training.calibrate_cli import probabilities_and_truth, true_model_indices
     from fer_ros.training.datasets import load_faces
     from fer_ros.training.evaluate import load_predictor
-    shared = Path(os.environ.get("FER_ROS_SHARED", shared_dir()))
+    shared = shared_dir()
     data = str(shared / "datasets/fer2013/fer2013.csv.gz")
     votes = str(shared / "datasets/ferplus/fer2013new.csv") if args.bundle == "ferplus" else None
     bundle_dir = REPO / "fer_ros/models" / args.bundle
