@@ -47,7 +47,9 @@ def main() -> int:
                         "classifier.logit_adjustment can use it")
     args = parser.parse_args()
     from fer_ros.core.paths import shared_dir
-    from fer_ros.training.calibrate_cli import probabilities_and_truth, true_model_indices
+    from fer_ros.core.cli_args import write_json
+    from fer_ros.training.calibrate_cli import (probabilities_and_truth, true_model_indices,
+                                                write_into_bundle)
     from fer_ros.training.datasets import load_faces
     from fer_ros.training.evaluate import load_predictor
     shared = shared_dir()
@@ -82,25 +84,19 @@ def main() -> int:
             recall = " ".join(f"{n[:4]} {r:.2f}" for n, r in row["recall"].items() if r is not None)
             print(f"{split:11s} tau {tau:4s} acc {row['accuracy']:.4f} "
                   f"bal {row['balanced_accuracy']:.4f} | {recall}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     if args.write:
-        write_into_bundle(bundle_dir, (counts / counts.sum()).tolist(), result)
+        chosen = str(result["chosen_tau_on_publictest"])
+        write_into_bundle(bundle_dir, {"class_prior": [round(p, 6) for p in
+                                                       (counts / counts.sum()).tolist()]},
+                          "logit_adjustment", {
+                              "method": result["method"],
+                              "chosen_tau_on_publictest": result["chosen_tau_on_publictest"],
+                              "max_accuracy_drop_points": result["max_accuracy_drop_points"],
+                              "privatetest": {t: result["sweep"]["PrivateTest"][t]
+                                              for t in ("0.0", chosen)}})
+        print(f"wrote output.class_prior into {bundle_dir / 'model.json'}")
     return 0
-
-
-def write_into_bundle(bundle_dir: Path, prior: list, result: dict) -> None:
-    path = bundle_dir / "model.json"
-    meta = json.loads(path.read_text())
-    meta.setdefault("output", {})["class_prior"] = [round(p, 6) for p in prior]
-    chosen = str(result["chosen_tau_on_publictest"])
-    meta["logit_adjustment"] = {
-        "method": result["method"], "chosen_tau_on_publictest": result["chosen_tau_on_publictest"],
-        "max_accuracy_drop_points": result["max_accuracy_drop_points"],
-        "privatetest": {t: result["sweep"]["PrivateTest"][t] for t in ("0.0", chosen)}}
-    path.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote output.class_prior into {path}")
 
 
 if __name__ == "__main__":

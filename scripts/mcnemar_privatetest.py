@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
     from fer_ros.core.bundle import load_bundle
+    from fer_ros.core.cli_args import write_json
     from fer_ros.core.fer2013 import FER2013_RELATIVE
     from fer_ros.core.paths import shared_dir
     from fer_ros.training.data import to_tensor_batch
@@ -56,8 +57,7 @@ def main() -> int:
               "only_new_right": only_new, "only_old_right": only_old,
               "mcnemar_chi2": round(chi2, 3), "p_value": float(math.erfc(math.sqrt(chi2 / 2)))}
     print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_ros.bench import scenes
+from fer_ros.core.cli_args import write_json
 from fer_ros.core.bundle import load_bundle
 from fer_ros.core.classify import OnnxRuntimeBackend
 from fer_ros.core import paths
@@ -91,8 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--faces", type=int, default=300)
     args = parser.parse_args(argv)
     report = run_crop_margin_study(args.bundle, args.faces)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(Path(args.json), report)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from fer_ros.core.cli_args import write_json
+
 
 def rss_mb() -> float:
     with open("/proc/self/statm") as handle:
@@ -54,8 +56,7 @@ def main(argv=None) -> int:
     finally:
         node.destroy_node()
         rclpy.shutdown()
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(Path(args.json), report)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -7,7 +7,7 @@ Averaging the weights of the last epochs of a run (Izmailov et al. 2018, "Averag
 Leads to Wider Optima and Better Generalization") lands nearer the centre of the flat region
 those epochs circle. BatchNorm statistics of averaged weights are not the average of the
 statistics, so they are measured again with a pass over training faces (no augmentation), as
-``torch.optim.swa_utils.update_bn`` does. The result is an ordinary checkpoint: evaluate it on
+``torch.optim.swa_utils.update_bn``. The result is an ordinary checkpoint: evaluate it on
 PublicTest against the run's best.pt, then export whichever wins.
 """
 from __future__ import annotations
@@ -71,7 +71,9 @@ def average(paths: list[str], out: str, data: str | None = None, labels: str | N
                          cfg.dropout)
     model.load_state_dict(average_states(states))
     x_train = load_splits(cfg, input_spec(cfg)).x_train
-    _update_batchnorm(model, x_train, cfg.batch_size)
+    batches = (x_train[i:i + cfg.batch_size] for i in range(0, len(x_train), cfg.batch_size))
+    torch.optim.swa_utils.update_bn(batches, model)  # cumulative statistics, train mode
+    model.eval()
     state = {**{k: v for k, v in states[-1].items() if k not in ("optimizer", "scheduler")},
              "model": model.state_dict(), "averaged_from": [str(p) for p in paths],
              # no epoch's logged accuracy describes the average: export leaves it out
@@ -79,22 +81,6 @@ def average(paths: list[str], out: str, data: str | None = None, labels: str | N
     save_checkpoint(out, state)
     return {"checkpoint": str(out), "averaged_from": [str(p) for p in paths],
             "batchnorm_faces": int(len(x_train))}
-
-
-def _update_batchnorm(model, x, batch_size: int) -> None:
-    """Cumulative (momentum None) BN statistics over ``x`` in train mode, as update_bn."""
-    import torch
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None
-    model.train()
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            model(x[start:start + batch_size])
-    for bn in norms:
-        bn.momentum = 0.1
-    model.eval()
 
 
 def run(args: argparse.Namespace) -> int:

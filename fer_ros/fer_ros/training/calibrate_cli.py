@@ -83,11 +83,13 @@ def measure(args: argparse.Namespace) -> dict:
     return figures
 
 
-def write_into_bundle(bundle_dir: Path, figures: dict) -> None:
+def write_into_bundle(bundle_dir: Path, output: dict, section: str, figures: dict) -> None:
+    """``output`` fields (what the runtime reads) and the ``section`` of figures that
+    explain them into the bundle's model.json; every other field stays."""
     path = bundle_dir / "model.json"
     meta = json.loads(path.read_text())
-    meta.setdefault("output", {})["temperature"] = figures["temperature"]
-    meta["calibration"] = figures
+    meta.setdefault("output", {}).update(output)
+    meta[section] = figures
     path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -99,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(figures, indent=2))
     write_json(args.json, figures)
     if args.write:
-        write_into_bundle(Path(args.model), figures)
+        write_into_bundle(Path(args.model), {"temperature": figures["temperature"]},
+                          "calibration", figures)
         print(f"wrote output.temperature = {figures['temperature']} into {args.model}/model.json")
     return 0

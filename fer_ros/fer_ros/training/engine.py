@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 
 import torch
@@ -23,6 +24,7 @@ def make_grad_scaler(device: torch.device, amp: str):
     return None
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
     """AVX512-BF16 or AMX: bf16 arithmetic in hardware. Without it, bf16 autocast is emulated:
     measured 4 images/s against 61 in fp32 for ResNet18 training on an AVX2-only EPYC."""

@@ -24,7 +24,6 @@ import torch
 from torch import nn
 
 from fer_ros.core.bundle import load_bundle
-from fer_ros.core.ort_session import ort_session
 from fer_ros.training.checkpoint import save_checkpoint
 from fer_ros.training.config import TrainConfig
 
@@ -113,6 +112,7 @@ def calibrate_batchnorm(model: nn.Module, faces: torch.Tensor, batch: int = 256)
 def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
             labels_csv: str | None = None, faces: int = 4096) -> dict:
     from fer_ros.training.datasets import load_splits
+    from fer_ros.training.evaluate import load_predictor
     from fer_ros.training.models import create_model
     from fer_ros.training.train import input_spec
     bundle = load_bundle(bundle_dir).with_precision("fp32")
@@ -132,7 +132,7 @@ def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
                          cfg.dropout)
     tensors = onnx_tensors(bundle.network_path)
     load_folded_weights(model, tensors)
-    folded = _onnx_probabilities(bundle, splits.x_val)
+    folded = load_predictor(bundle.path).run(splits.x_val.numpy())
     calibrate_batchnorm(model, splits.x_train)
     with torch.no_grad():
         mine = torch.softmax(model.eval()(splits.x_val), 1).numpy()
@@ -146,9 +146,3 @@ def recover(bundle_dir: str | Path, out: str | Path, data: str | None = None,
     save_checkpoint(out, state)
     return {"checkpoint": str(out), "bundle": str(bundle_dir),
             "max_probability_difference": error, "calibration_faces": len(splits.x_train)}
-
-
-def _onnx_probabilities(bundle, x: torch.Tensor) -> np.ndarray:
-    session = ort_session(bundle.network_path)
-    out = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
-    return out if bundle.softmax_applied else torch.softmax(torch.from_numpy(out), 1).numpy()
