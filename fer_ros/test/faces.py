@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from fer_ros.bench import scenes
 from fer_ros.bench.scenes import (Scene, compose_frame,  # noqa: F401
-                                  match_boxes, textured_background)
+                                  match_boxes, moving_stream, textured_background)
 from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces  # noqa: F401
 from fer_ros.core.paths import shared_dir
 

@@ -21,12 +21,15 @@ def default_pipeline(default_bundle):
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tmp_path_factory):
-    """A 6-class random-weight bundle: proves a different model runs with no code change."""
+    """A 6-class random-weight bundle: proves a different model runs with no code change.
+    It tracks, but most tests here feed it unrelated frames: the whole frame is searched
+    every time (test_core_detect_schedule.py covers following faces on a stream)."""
     pytest.importorskip("torch", reason="building a test bundle needs torch")
     from core_helpers import make_test_bundle
     path = make_test_bundle(tmp_path_factory.mktemp("p") / "six",
                             ["a", "b", "c", "d", "e", "f"], size=40)
-    return Pipeline(PipelineConfig.from_dict({"classifier": {"bundle": str(path)}}))
+    return Pipeline(PipelineConfig.from_dict({"classifier": {"bundle": str(path)},
+                                              "detector": {"full_detection_interval": 1}}))
 
 
 @pytest.fixture(scope="module")

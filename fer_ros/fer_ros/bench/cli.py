@@ -5,8 +5,10 @@
 
 Sections (each also sets its headline keys at the top level):
 - core: per-stage latency and frames/s on 640x480 frames with 1, 3 and 10 real faces at
-  the node's defaults (backend auto: the bundle's INT8 network on CPU; default detector)
-  -> detect_classify_fps_vga_3faces;
+  the node's defaults (backend auto: the bundle's INT8 network on CPU; default detector
+  and its schedule) on a camera stream of moving faces -> detect_classify_fps_vga_3faces;
+  the same 3 faces on unrelated frames (a new scene every frame, a full search each)
+  -> detect_classify_fps_vga_3faces_unrelated;
 - fp32: the same with classifier.precision fp32 -> detect_classify_fps_vga_3faces_fp32;
 - recall: detection recall by face size (24..300 px in VGA, 450..2500 px in 1080p and
   4000x3000) at defaults against one full-resolution pass -> detection_recall;
@@ -31,7 +33,8 @@ from pathlib import Path
 from fer_ros.core.cli_args import add_json_argument, add_model_argument, write_json
 
 HELP = "measure speed (core, node over DDS, recall, the fer package) into one JSON file"
-HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_fp32",
+HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_unrelated",
+                 "detect_classify_fps_vga_3faces_fp32",
                  "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
                  "node_cpu_ms_per_frame_30fps", "peer_fer_fps", "peer_fer_speed_ratio")
 SECTIONS = ("core", "fp32", "recall", "node", "peer")
@@ -68,9 +71,10 @@ def _core(args, precision: str) -> dict:
                               backend="auto", device="auto", precision=precision)
 
 
-def _fps_3faces(core: dict) -> float | None:
+def _fps_3faces(core: dict, frames: str = "stream") -> float | None:
     for case in core["pipeline"]:
-        if case["faces_per_frame"] == 3 and case["detect_max_side"] == 0:
+        if case["faces_per_frame"] == 3 and case["detect_max_side"] == 0 \
+                and case.get("frames", "unrelated") == frames:
             return case["fps"]
     return None
 
@@ -79,8 +83,17 @@ def _recall(args) -> dict:
     from fer_ros.bench.detect_rate import run_detect_rate
     if args.tiny:
         return run_detect_rate(9, sizes=(32, 96), large=(((1920, 1080), 800),),
-                               large_faces=3)
+                               large_faces=3, stream_frames=8)
     return run_detect_rate(90)
+
+
+def _node_stream() -> list:
+    """The node's camera: 3 real faces moving, 90 frames looped forwards and back."""
+    from fer_ros.bench.core_bench import make_stream
+    from fer_ros.core import paths
+    from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+    images, _ = sample_faces(paths.shared_dir() / FER2013_RELATIVE, "PublicTest", 30)
+    return make_stream(images[10:], 3, frames=90)
 
 
 def _section(results: dict, name: str, keys: tuple, run) -> None:
@@ -106,10 +119,13 @@ def run(args) -> int:
     for name, precision, key in (("core", "auto", "detect_classify_fps_vga_3faces"),
                                  ("fp32", "fp32", "detect_classify_fps_vga_3faces_fp32")):
         if name not in args.skip:
-            def core(name=name, precision=precision, key=key):
+            keys = (key, f"{key}_unrelated") if name == "core" else (key,)
+
+            def core(name=name, precision=precision, keys=keys):
                 results[name] = _core(args, precision)
-                results[key] = _fps_3faces(results[name])
-            _section(results, name, (key,), core)
+                for key, frames in zip(keys, ("stream", "unrelated")):
+                    results[key] = _fps_3faces(results[name], frames)
+            _section(results, name, keys, core)
     if "recall" not in args.skip:
         def recall():
             results["detection_recall"] = _recall(args)
@@ -117,8 +133,7 @@ def run(args) -> int:
     if "node" not in args.skip:
         def node():
             from fer_ros.bench.node_bench import run_node_benchmark
-            from fer_ros.bench.peer_compare import labelled_scenes
-            frames = [s.image for s in labelled_scenes(10)]
+            frames = [s.image for s in _node_stream()]
             seconds = 3.0 if args.tiny else args.node_seconds
             results["node"] = run_node_benchmark(frames, seconds=seconds)
             for key in NODE_KEYS:

@@ -9,6 +9,11 @@ faces: CK+ faces scaled to 450..1000 px in 1920x1080 frames and to 1000 and 2500
 detection's centre lies inside it with IoU >= 0.25. Per setting and size: the share
 found and the detections that match no placed face. ``fer-ros benchmark`` puts the same
 table in its JSON (``detection_recall``).
+
+On a stream (``full_detection_interval`` > 1, the default, searches the whole frame only
+every Nth frame) recall is measured on moving faces: :func:`stream_recall` runs the
+default schedule and one full pass per frame over the same frames (faces moving 0.1 and
+0.25 of their side per frame) and counts the faces each finds in every frame.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from fer_ros.core import paths
 from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
+from fer_ros.core.detect_schedule import DetectionSchedule
 
 SIZES = (24, 32, 48, 64, 96, 128, 160, 200, 240, 300)
 LARGE = (((1920, 1080), 450), ((1920, 1080), 600), ((1920, 1080), 800),
@@ -60,7 +66,7 @@ def _detectors(settings: dict) -> dict:
 
 
 def run_detect_rate(faces: int = 150, sizes=SIZES, settings=None, large=LARGE,
-                    large_faces: int = 10) -> dict:
+                    large_faces: int = 10, stream_frames: int = 60) -> dict:
     shared = paths.shared_dir()
     images, _ = sample_faces(shared / FER2013_RELATIVE, "PublicTest", faces)
     detectors = _detectors(settings or SETTINGS)
@@ -75,7 +81,58 @@ def run_detect_rate(faces: int = 150, sizes=SIZES, settings=None, large=LARGE,
                     rate(detectors[name], ck[:large_faces if frame[0] < 3000 else 3], side, frame)
                     for frame, side in large]
     report["lost_vs_reference"] = lost_recall(report)
+    if stream_frames:
+        ck = scenes.ckplus_faces(shared / scenes.CKPLUS_RELATIVE, per_class=1)[0] \
+            if large else []
+        report["stream"] = stream_recall(images, sizes, stream_frames, large=STREAM_LARGE
+                                         if large else (), ck=ck)
+        report["stream_lost_vs_reference"] = {
+            f"{r['frame']} {r['face_px']}px @{r['speed_sides_per_frame']}":
+                round(r["defaults"]["found"] - r[REFERENCE]["found"], 3)
+            for r in report["stream"] if r["face_px"] >= 32
+            and r["defaults"]["found"] < r[REFERENCE]["found"]}
     return report
+
+
+STREAM_SPEEDS = (0.1, 0.25)  # face sides per frame: slow (standing, turning) and walking
+STREAM_LARGE = (((1920, 1080), 800),)
+
+
+def stream_recall(images, sizes=SIZES, frames: int = 60, speeds=STREAM_SPEEDS,
+                  large=STREAM_LARGE, ck=()) -> list:
+    """Per size and speed: the share of face-frames found by the default schedule and by a
+    full pass on every frame, on the same moving faces (the first frame is a full pass
+    for both, so the rows differ only where re-detection near a face loses it)."""
+    rows = []
+    cases = [(side, (640, 480), images) for side in sizes] + \
+        [(side, frame, ck) for frame, side in large if len(ck)]
+    for side, frame, faces in cases:
+        per = min(faces_per_frame(side, frame), len(faces))
+        start = side * 7 % (len(faces) - per + 1)  # other people at each size
+        for speed in speeds:
+            stream = scenes.moving_stream(faces[start:start + per], [0] * per, frame, side,
+                                          frames,
+                                          speed_px=speed * side, seed=side)
+            row = {"face_px": side, "frame": f"{frame[0]}x{frame[1]}",
+                   "speed_sides_per_frame": speed, "face_frames": per * frames}
+            for name, config in (("defaults", DetectorConfig()),
+                                 (REFERENCE, DetectorConfig(large_faces=False))):
+                row[name] = _stream_found(config, stream)
+            rows.append(row)
+    return rows
+
+
+def _stream_found(config: DetectorConfig, stream) -> dict:
+    schedule = DetectionSchedule(make_detector(
+        DetectorConfig(**{**config.__dict__, "min_face_size": 1})))
+    found = full = 0
+    for scene in stream:
+        detections, _, was_full = schedule.detect(scene.image, stream=True)
+        matches = scenes.match_boxes(scene.boxes, [d.box for d in detections])
+        found += sum(m is not None for m in matches)
+        full += was_full
+    return {"found": round(found / (len(stream) * len(stream[0].boxes)), 3),
+            "full_passes": full}
 
 
 def lost_recall(report: dict, min_px: int = 32) -> dict:

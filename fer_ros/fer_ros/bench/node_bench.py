@@ -78,13 +78,15 @@ class _Probe:
         reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         self.pub = self.node.create_publisher(Image, IMAGE_TOPIC, reliable)
         self.replies: list[tuple[float, int]] = []  # (receive time, stamp key)
+        self.faces: dict[int, int] = {}  # stamp key -> faces in the reply
         self.diagnostics: dict[str, str] = {}
         self.node.create_subscription(EmotionArray, EMOTIONS_TOPIC, self._on_reply, 100)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
 
     def _on_reply(self, msg) -> None:
-        self.replies.append((time.monotonic(), msg.header.stamp.sec * 10**9
-                             + msg.header.stamp.nanosec))
+        key = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        self.replies.append((time.monotonic(), key))
+        self.faces[key] = len(msg.faces)
 
     def _on_diag(self, msg) -> None:
         for status in msg.status:
@@ -198,11 +200,13 @@ def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
         budget = _cpu_per_frame(probe, node.pid, msgs, camera_rate_hz, seconds)
         costs = in_process_costs(frames)
         fast_window = max(t for t, _ in replies_fast) - t0 if replies_fast else seconds
+        faces = [probe.faces[k] for _, k in replies_fast]
         diag = probe.diagnostics
         return {
             "node_dds_fps": round(len(replies_fast) / max(fast_window, 1e-9), 2),
             "offered_fps": rate_hz, "frames_offered": len(sent_fast),
             "replies": len(replies_fast),
+            "faces_per_reply_mean": round(float(np.mean(faces)), 2) if faces else None,
             "node_latency_ms_p50": _percentile(latency, 50),
             "node_latency_ms_p99": _percentile(latency, 99),
             "latency_input_fps": latency_rate_hz,

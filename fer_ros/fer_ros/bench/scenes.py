@@ -102,6 +102,53 @@ def compose_frame(faces, labels, frame_size=(640, 480), face_px=(120, 180),
     return Scene(image=image, boxes=boxes, labels=list(labels))
 
 
+def moving_stream(faces, labels, frame_size=(640, 480), face_px=(110, 170),
+                  frames: int = 150, speed_px: float = 4.0, seed: int = 0) -> list:
+    """``frames`` consecutive camera frames of the same faces moving: each face drifts at
+    ``speed_px`` per frame (4 px at 30 Hz: a person walking slowly across a VGA view),
+    bouncing inside its own cell of a grid over the frame (so faces never overlap), and
+    grows and shrinks by up to 10 % (stepping closer and back). One background (a fixed
+    camera) with fresh sensor noise each frame. Play it forwards then backwards
+    (``frames + frames[::-1]``) to loop it without a jump."""
+    rng = np.random.default_rng(seed)
+    width, height = frame_size
+    count = len(faces)
+    cols = int(np.ceil(np.sqrt(count * width / height)))
+    rows = int(np.ceil(count / cols))
+    cell_w, cell_h = width // cols, height // rows
+    low, high = (face_px, face_px) if isinstance(face_px, int) else face_px
+    base = [int(rng.integers(low, high + 1)) for _ in faces]
+    if max(base) * 1.1 + 2 > min(cell_w, cell_h):
+        raise InputError(f"{count} faces of up to {max(base)} px do not fit a {cols}x{rows} "
+                         f"grid over {width}x{height}; use smaller faces or fewer")
+    pos = [[float(rng.uniform(0, 1)), float(rng.uniform(0, 1))] for _ in faces]
+    angle = rng.uniform(0, 2 * np.pi, count)
+    vel = np.stack([np.cos(angle), np.sin(angle)], 1) * speed_px
+    phase = rng.uniform(0, 2 * np.pi, count)
+    background = textured_background(width, height, rng).astype(np.int16)
+    crops = [f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in faces]
+    out = []
+    for t in range(frames):
+        image = np.clip(background + rng.normal(0, 3, background.shape).astype(np.int16),
+                        0, 255).astype(np.uint8)
+        boxes = []
+        for i, crop in enumerate(crops):
+            side = int(round(base[i] * (1 + 0.1 * np.sin(phase[i] + t * 2 * np.pi / 90))))
+            x0, y0 = (i % cols) * cell_w, (i // cols) * cell_h
+            room_x, room_y = cell_w - side, cell_h - side
+            x, y = x0 + int(pos[i][0] * room_x), y0 + int(pos[i][1] * room_y)
+            image[y:y + side, x:x + side] = cv2.resize(crop, (side, side),
+                                                       interpolation=cv2.INTER_CUBIC)
+            boxes.append(Box(float(x), float(y), float(side), float(side)))
+            for axis, room in ((0, room_x), (1, room_y)):
+                pos[i][axis] += vel[i, axis] / max(room, 1)
+                if not 0.0 <= pos[i][axis] <= 1.0:  # bounce off the cell's wall
+                    vel[i, axis] = -vel[i, axis]
+                    pos[i][axis] = min(max(pos[i][axis], 0.0), 1.0)
+        out.append(Scene(image=image, boxes=boxes, labels=list(labels)))
+    return out
+
+
 def match_boxes(true_boxes, found_boxes, min_iou: float = 0.25) -> list:
     """For each true box, the index of the found box whose centre lies inside it with the
     best IoU >= min_iou, or None. Each found box is used at most once."""

@@ -37,7 +37,9 @@ class DetectorConfig:
     the CPU time) or ``haar``. ``detect_max_side`` > 0 detects on a copy whose longer side
     is at most that many pixels (faster), boxes are mapped back to full resolution.
     ``large_faces`` adds reduced passes for faces larger than YuNet sees in one (a person
-    close to the camera), on frames taller than about 480 px."""
+    close to the camera), on frames taller than about 480 px. ``full_detection_interval``
+    N > 1: on a stream (tracker enabled) the whole frame is searched every Nth frame and
+    faces are found again near where they were in between (core/detect_schedule.py)."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model
@@ -47,6 +49,7 @@ class DetectorConfig:
     max_faces: int = 10             # keep the highest-scoring faces; the rest are counted
     detect_max_side: int = 0        # 0 = detect at full resolution
     large_faces: bool = True        # extra reduced passes for faces up to the frame's height
+    full_detection_interval: int = 5  # 1 = whole frame every frame; N: every Nth frame
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5
     threads: int = 2                # yunet: ONNX Runtime threads (yunet_opencv: OpenCV's pool)
@@ -59,6 +62,7 @@ class DetectorConfig:
         _check_range("detector.max_faces", self.max_faces, 1, 1000)
         if self.detect_max_side != 0:
             _check_range("detector.detect_max_side", self.detect_max_side, 32, 100_000)
+        _check_range("detector.full_detection_interval", self.full_detection_interval, 1, 1000)
         _check_range("detector.haar_scale_factor", self.haar_scale_factor, 1.01, 2.0)
         _check_range("detector.haar_min_neighbors", self.haar_min_neighbors, 0, 100)
         _check_range("detector.threads", self.threads, 1, 256)

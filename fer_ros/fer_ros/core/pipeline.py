@@ -26,6 +26,7 @@ from fer_ros.core.calibration import adjust_for_prior, apply_temperature
 from fer_ros.core.classify import mirror_averaged, select_backend
 from fer_ros.core.config import PipelineConfig, TrackerConfig, coerce_value
 from fer_ros.core.detect import make_detector
+from fer_ros.core.detect_schedule import DetectionSchedule
 from fer_ros.core.errors import ConfigError
 from fer_ros.core.image import check_frame, to_bgr8
 from fer_ros.core.preprocess import preprocess_faces
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 #: detector settings that can change while running (kind and model file need a restart)
 RUNTIME_DETECTOR_FIELDS = ("score_threshold", "nms_threshold", "min_face_size", "max_faces",
-                           "detect_max_side", "large_faces", "haar_scale_factor",
+                           "detect_max_side", "large_faces", "full_detection_interval",
+                           "haar_scale_factor",
                            "haar_min_neighbors")
 RUNTIME_TRACKER_FIELDS = tuple(f.name for f in dataclasses.fields(TrackerConfig))
 
@@ -56,6 +58,7 @@ class Pipeline:
                               f"which {self.bundle.path}/model.json lacks (output.class_prior); "
                               "add it with scripts/logit_adjustment.py --write or set 0")
         self.detector = make_detector(self.config.detector)
+        self.schedule = DetectionSchedule(self.detector)
         self.backend = select_backend(self.config.classifier, self.bundle)
         self.tracker = IouTracker(self.config.tracker)
         # process() may run in a worker thread while a parameter callback updates thresholds
@@ -81,9 +84,11 @@ class Pipeline:
         return self.backend.name
 
     def reset_tracks(self) -> None:
-        """Forget all tracks (e.g. between unrelated videos); ids restart at 0."""
+        """Forget all tracks (e.g. between unrelated videos); ids restart at 0 and the next
+        frame is searched whole."""
         with self._lock:
             self.tracker.reset()
+            self.schedule.reset()
 
     def process_encoded(self, array: np.ndarray, encoding: str,
                         depth16: str = "scale") -> FrameResult:
@@ -105,7 +110,9 @@ class Pipeline:
     def _process(self, image: np.ndarray) -> FrameResult:
         timings = {}
         start = t = time.perf_counter()
-        detections, dropped = self.detector.detect_checked(image)  # process() checked it
+        # a tracking pipeline sees a stream: faces are followed between full searches;
+        # without tracking frames are unrelated photos: every one is searched whole
+        detections, dropped, full = self.schedule.detect(image, self.config.tracker.enabled)
         timings["detect"] = _ms(t)
         if dropped:
             log.debug("%d faces above max_faces=%d were dropped", dropped,
@@ -118,7 +125,7 @@ class Pipeline:
         faces = [self._face(d, tid, p) for d, tid, p in zip(detections, ids, probs)]
         timings["total"] = _ms(start)
         return FrameResult(faces=faces, labels=self.labels, timings_ms=timings,
-                           dropped_faces=dropped)
+                           dropped_faces=dropped, full_detection=full)
 
     def classify_boxes(self, image: np.ndarray, boxes: list[Box],
                        timings: dict | None = None) -> np.ndarray:

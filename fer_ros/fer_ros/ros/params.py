@@ -84,6 +84,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.detector.large_faces", _DET.large_faces,
       "Extra reduced passes so faces up to the frame's height are found (frames > 480 px)",
       runtime=True),
+    P("pipeline.detector.full_detection_interval", _DET.full_detection_interval,
+      "Search the whole frame every Nth frame; in between, find each face again near where "
+      "it was (a new face waits at most N-1 frames); 1 = whole frame every frame",
+      runtime=True, range=(1, 1000)),
     P("pipeline.detector.haar_scale_factor", _DET.haar_scale_factor,
       "Haar detector image pyramid step (kind haar only)", runtime=True, range=(1.01, 2.0)),
     P("pipeline.detector.haar_min_neighbors", _DET.haar_min_neighbors,
