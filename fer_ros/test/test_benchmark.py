@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
-HEADLINE = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_fp32",
+HEADLINE = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3faces_unrelated",
+            "detect_classify_fps_vga_3faces_fp32",
             "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
             "node_cpu_ms_per_frame_30fps", "peer_fer_fps", "peer_fer_speed_ratio")
 
@@ -33,12 +34,19 @@ def test_core_section_and_machine_info(shared_dir, default_bundle, tmp_path, ros
     result = benchmark(tmp_path, ros_env, "--skip", "node", "peer")
     assert result["detect_classify_fps_vga_3faces"] > 0
     assert result["detect_classify_fps_vga_3faces_fp32"] > 0
+    assert result["detect_classify_fps_vga_3faces_unrelated"] > 0
+    cases = {(c["faces_per_frame"], c["frames"]): c for c in result["core"]["pipeline"]}
+    # defaults on a camera stream: the detector searches 1 frame in 5 and finds every face
+    stream, unrelated = cases[(3, "stream")], cases[(3, "unrelated")]
+    assert stream["full_detection_share"] <= 0.6 and stream["faces_found_mean"] >= 2.9, stream
+    assert unrelated["full_detection_share"] == 1.0, unrelated  # a new scene: searched whole
     # defaults run the bundle's INT8 network on this CPU; the fp32 key its fp32 one
     assert result["core"]["network"] == "int8" and result["fp32"]["network"] == "fp32"
     cases = {(c["faces_per_frame"], c["detect_max_side"]) for c in result["core"]["pipeline"]}
     assert {(1, 0), (3, 0), (10, 0)} <= cases
     recall = result["detection_recall"]
     assert recall["lost_vs_reference"]["defaults"] == {}, recall["lost_vs_reference"]
+    assert recall["stream"] and recall["stream_lost_vs_reference"] == {}, recall["stream"]
     large = [r for r in recall["per_setting"]["defaults"] if r["frame"] == "1920x1080"]
     assert large and all(r["found"] == 1.0 for r in large), large
     env = result["environment"]
@@ -53,7 +61,8 @@ def test_missing_peer_environment_is_null_with_reason(shared_dir, default_bundle
                        "--peer-python", str(tmp_path / "no" / "python"))
     assert result["peer_fer_fps"] is None and result["peer_fer_speed_ratio"] is None
     assert "not found" in result["peer_fer_null_reason"]
-    assert result["peer"]["fer_ros"]["fps"] > 0  # fer_ros' own side still measured
+    for kind in ("stream", "unrelated"):  # fer_ros' own side still measured
+        assert result["peer"][kind]["fer_ros"]["fps"] > 0, result["peer"]
 
 
 @pytest.mark.ros
@@ -66,3 +75,4 @@ def test_node_section_through_dds(shared_dir, default_bundle, tmp_path, ros_env,
     assert 0 < result["node_latency_ms_p50"] <= result["node_latency_ms_p99"], node
     assert node["latency_replies"] > 0
     assert result["node_cpu_ms_per_frame_30fps"] > 0 and node["cpu_phase_replies"] > 0, node
+    assert node["faces_per_reply_mean"] >= 2, f"the node missed the stream's 3 faces: {node}"

@@ -1,5 +1,6 @@
 """Searching the whole frame every Nth frame and following faces between: on streams of
 real faces moving, against the detector searching every frame."""
+import cv2
 import numpy as np
 import pytest
 
@@ -7,6 +8,7 @@ from fer_ros.core.config import DetectorConfig, PipelineConfig
 from fer_ros.core.detect import make_detector
 from fer_ros.core.detect_schedule import DetectionSchedule
 from fer_ros.core.pipeline import Pipeline
+from fer_ros.core.types import Box
 
 import faces
 
@@ -57,18 +59,43 @@ def test_following_finds_what_searching_every_frame_finds(streams):
         f"{full_searches} full searches in {frames} frames: following keeps losing faces")
 
 
-def test_a_face_entering_is_found_within_the_interval(streams):
-    clip = streams[0]
+def test_faces_entering_an_empty_view_are_found_at_once(streams):
     schedule = DetectionSchedule(make_detector(DetectorConfig(full_detection_interval=5)))
     background = faces.textured_background(640, 480, np.random.default_rng(3))
-    schedule.detect(background, stream=True)  # nothing in view: a full search
-    for late, scene in enumerate(clip[:6]):  # they enter in clip[0]
-        detections, _, full = schedule.detect(scene.image, stream=True)
-        if detections:
+    schedule.detect(background, stream=True)  # nothing in view
+    detections, _, full = schedule.detect(streams[0][0].image, stream=True)
+    assert full and len(detections) >= 2, "faces walking into an empty view were not found"
+
+
+def test_a_face_entering_beside_followed_ones_is_found_in_that_frame(streams):
+    clip, side = streams[0][:6], 120
+    x, y = _free_square(clip, side)
+    images, _ = faces.fer2013_faces("PublicTest", limit=60)
+    newcomer = cv2.cvtColor(cv2.resize(images[59], (side, side)), cv2.COLOR_GRAY2BGR)
+    box = Box(float(x), float(y), float(side), float(side))
+    schedule = DetectionSchedule(make_detector(DetectorConfig(full_detection_interval=5)))
+    for late, scene in enumerate(clip):
+        frame = scene.image.copy()
+        if late:  # from the 2nd frame on, a new face away from the clip's faces
+            frame[y:y + side, x:x + side] = newcomer
+        detections, _, full = schedule.detect(frame, stream=True)
+        if late and faces.match_boxes([box], [d.box for d in detections])[0] is not None:
             break
-    assert detections and late <= 4, (
-        f"faces entering the view were found {late} frames later (interval 5: at most 4)")
-    assert full, "the faces were found without the detector searching the frame"
+    waited = late - 1  # it entered in clip[1]
+    assert waited == 0, f"a face entering beside followed faces was found {waited} frames later"
+    assert not full, "the change was searched by a full search, not just where it happened"
+    assert len(detections) == 4, f"the followed faces were not kept: {detections}"
+
+
+def _free_square(clip, side: int, gap: int = 10):
+    """A side x side square of the frame that no face of ``clip`` comes near."""
+    boxes = [b for scene in clip for b in scene.boxes]
+    for y in range(0, 480 - side, 10):
+        for x in range(0, 640 - side, 10):
+            if all(x + side + gap < b.x or b.x + b.w + gap < x or y + side + gap < b.y
+                   or b.y + b.h + gap < y for b in boxes):
+                return x, y
+    pytest.fail("test set-up: no free place for a new face in the clip")
 
 
 def test_a_face_that_leaves_or_a_scene_cut_is_handled_in_that_frame(streams):
@@ -110,3 +137,14 @@ def test_the_pipeline_follows_on_streams_only_and_the_interval_changes_at_runtim
     tracking.update_thresholds(full_detection_interval=5)
     tracking.reset_tracks()
     assert tracking.process(clip[4].image).full_detection, "reset_tracks: not searched whole"
+
+
+def test_a_change_of_the_whole_view_is_searched_whole(streams):
+    clip = streams[1]
+    schedule = DetectionSchedule(make_detector(DetectorConfig(full_detection_interval=5)))
+    schedule.detect(clip[0].image, stream=True)
+    assert not schedule.detect(clip[1].image, stream=True)[2], "set-up: frame 1 not followed"
+    brighter = cv2.add(clip[2].image, np.full_like(clip[2].image, 40))  # the lights went on
+    detections, _, full = schedule.detect(brighter, stream=True)
+    assert full, "the whole view changed but only the followed faces were looked at"
+    assert len(detections) >= 2, f"faces lost after the lighting change: {detections}"

@@ -18,7 +18,9 @@ Sections (each also sets its headline keys at the top level):
   node_cpu_ms_per_frame_30fps (CPU time of the node process per frame while a 30 Hz
   camera streams 3 faces);
 - peer: the `fer` PyPI package (Haar + mini-Xception, in .venv-peer) on the same frames as
-  fer_ros -> peer_fer_fps, peer_fer_speed_ratio (fer_ros fps / fer fps), and both accuracies.
+  fer_ros: a camera stream with fer_ros at its defaults -> peer_fer_fps,
+  peer_fer_speed_ratio (fer_ros fps / fer fps); unrelated frames with fer_ros searching
+  every frame -> peer_fer_speed_ratio_unrelated, and both accuracies.
 A section that cannot run here sets its keys to null with a ``*_null_reason``; no number
 is ever made up.
 """
@@ -147,7 +149,8 @@ def run(args) -> int:
             from fer_ros.bench.peer_compare import PEER_PYTHON, compare_with_peer
             results["peer"] = compare_with_peer(args.model, 6 if args.tiny else args.peer_frames,
                                                 args.threads, args.peer_python or PEER_PYTHON)
-            for key in ("peer_fer_fps", "peer_fer_speed_ratio", "peer_fer_null_reason"):
+            for key in ("peer_fer_fps", "peer_fer_speed_ratio", "peer_fer_speed_ratio_unrelated",
+                        "peer_fer_null_reason"):
                 if key in results["peer"]:
                     results[key] = results["peer"][key]
         _section(results, "peer", ("peer_fer_fps", "peer_fer_speed_ratio"), peer)

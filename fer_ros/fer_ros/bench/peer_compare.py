@@ -1,8 +1,14 @@
 """fer_ros vs. the `fer` PyPI package on the same frames: frames/s, detection recall, accuracy.
 
-Frames: 640x480, three FER2013 PublicTest faces each (distinct faces across frames). The
-`fer` package runs in its own venv (tensorflow) in a subprocess, see ``peer_fer.py``;
-fer_ros runs here with tracking off, so both classify every frame independently.
+Two sets of 640x480 frames of three FER2013 PublicTest faces, each run by both:
+- a camera stream (``stream``: the same three faces moving, ``scenes.moving_stream``):
+  fer_ros at its defaults (tracking on, so the detector searches the whole frame every
+  5th frame and follows the faces between), `fer` frame by frame as it always runs ->
+  the headline peer_fer_fps and peer_fer_speed_ratio;
+- unrelated frames (``unrelated``: distinct faces in every frame): fer_ros with tracking
+  off, so both search and classify every frame independently -> the accuracy and
+  detection comparison, and peer_fer_speed_ratio_unrelated.
+The `fer` package runs in its own venv (tensorflow) in a subprocess, see ``peer_fer.py``.
 Both are scored the same way as ``bag-eval --truth`` (greedy IoU >= 0.3 matching).
 """
 from __future__ import annotations
@@ -53,13 +59,22 @@ def score(frames, found: list[list[tuple[Box, str]]], labels) -> dict:
                               "end_to_end_accuracy", "false_positives")}
 
 
-def run_ours(frames, bundle, threads: int, warmup: int = 5) -> dict:
+def labelled_stream(count: int, shared: Path | None = None) -> list:
+    """``count`` frames of a camera clip: 3 labelled PublicTest faces moving."""
+    shared = shared or paths.shared_dir()
+    images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest", FACES_PER_FRAME)
+    names = [FER2013_LABELS[int(k)] for k in labels]
+    return scenes.moving_stream(images, names, (640, 480), (110, 170), count, seed=7)
+
+
+def run_ours(frames, bundle, threads: int, warmup: int = 5, tracking: bool = False) -> dict:
     config = PipelineConfig.from_dict({
         "classifier": {"bundle": str(bundle or ""), "backend": "onnxruntime", "device": "cpu",
-                       "threads": threads}, "tracker": {"enabled": False}})
+                       "threads": threads}, "tracker": {"enabled": tracking}})
     pipeline = Pipeline(config)
     for i in range(warmup):
         pipeline.process(frames[i % len(frames)].image)
+    pipeline.reset_tracks()
     times, cpu, found = [], [], []
     for scene in frames:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -101,18 +116,22 @@ def run_peer(frames, labels, python: Path = PEER_PYTHON, threads: int = 2,
 
 def compare_with_peer(bundle, frames_count: int = 60, threads: int = 2,
                       python: Path = PEER_PYTHON) -> dict:
-    frames = labelled_scenes(frames_count)
-    ours = run_ours(frames, bundle, threads)
-    peer = run_peer(frames, FER2013_LABELS, python, threads)
     result = {"frames": frames_count, "faces_per_frame": FACES_PER_FRAME,
-              "frame": "640x480, FER2013 PublicTest faces", "fer_ros": ours, "peer_fer": peer}
-    if "error" in peer:
-        result.update(peer_fer_fps=None, peer_fer_speed_ratio=None,
-                      peer_fer_null_reason=peer["error"])
-    else:
-        # cpu ratio: CPU time per frame, all threads; unlike wall time it holds on a busy machine
-        result.update(peer_fer_fps=peer["fps"],
-                      peer_fer_speed_ratio=round(ours["fps"] / peer["fps"], 2),
-                      peer_fer_cpu_time_ratio=round(peer["cpu_ms_per_frame"]
-                                                    / ours["cpu_ms_per_frame"], 2))
+              "frame": "640x480, FER2013 PublicTest faces"}
+    for kind, frames, tracking in (("stream", labelled_stream(frames_count), True),
+                                   ("unrelated", labelled_scenes(frames_count), False)):
+        ours = run_ours(frames, bundle, threads, tracking=tracking)
+        peer = run_peer(frames, FER2013_LABELS, python, threads)
+        result[kind] = {"fer_ros": ours, "peer_fer": peer}
+        suffix = "" if kind == "stream" else "_unrelated"
+        if "error" in peer:
+            result.update({f"peer_fer_fps{suffix}": None, f"peer_fer_speed_ratio{suffix}": None,
+                           "peer_fer_null_reason": peer["error"]})
+            continue
+        # cpu ratio: CPU time per frame, all threads; unlike wall time it holds on a busy
+        # machine
+        result.update({f"peer_fer_fps{suffix}": peer["fps"],
+                       f"peer_fer_speed_ratio{suffix}": round(ours["fps"] / peer["fps"], 2),
+                       f"peer_fer_cpu_time_ratio{suffix}": round(
+                           peer["cpu_ms_per_frame"] / ours["cpu_ms_per_frame"], 2)})
     return result

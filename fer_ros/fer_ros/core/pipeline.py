@@ -206,6 +206,8 @@ class Pipeline:
         new_trk, trk = _replace(self.config.tracker, trk, "tracker")
         with self._lock:
             self.detector.update(**det)
+            if det:  # faces followed under the old settings (e.g. max_faces): search again
+                self.schedule.reset()
             self.tracker.update_config(**trk)
             self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
 
