@@ -37,6 +37,7 @@ from fer_ros.core.bundle import load_bundle
 from fer_ros.core import paths
 from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig, PipelineConfig
+from fer_ros.core.cpu_features import x86_without_vnni
 from fer_ros.core.detect import make_detector
 from fer_ros.core.pipeline import Pipeline
 from fer_ros.core.preprocess import face_to_tensor
@@ -142,6 +143,7 @@ def _environment(threads: int) -> dict:
     return {"python": platform.python_version(), "machine": platform.machine(),
             "processor": _cpu_name(), "cpu_count": os.cpu_count(),
             "load_average_1m_at_start": round(load[0], 2) if load else None,
+            "x86_int8_without_vnni": x86_without_vnni(),  # INT8 runs slower without VNNI
             "opencv": cv2.__version__, "onnxruntime": ort.__version__,
             "threads": threads,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

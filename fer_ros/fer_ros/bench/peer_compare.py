@@ -1,8 +1,8 @@
 """fer_ros vs. the `fer` PyPI package on the same frames: frames/s, detection recall, accuracy.
 
 Two sets of 640x480 frames of three FER2013 PublicTest faces, each run by both:
-- a camera stream (``stream``: the same three faces moving, ``scenes.moving_stream``):
-  fer_ros at its defaults (tracking on, so the detector searches the whole frame every
+- a camera stream (``stream``: clips of 10 frames of three faces moving,
+  ``scenes.moving_stream``, another three in each clip): fer_ros at its defaults (tracking on, so the detector searches the whole frame every
   5th frame and follows the faces between), `fer` frame by frame as it always runs ->
   the headline peer_fer_fps and peer_fer_speed_ratio;
 - unrelated frames (``unrelated``: distinct faces in every frame): fer_ros with tracking
@@ -59,12 +59,20 @@ def score(frames, found: list[list[tuple[Box, str]]], labels) -> dict:
                               "end_to_end_accuracy", "false_positives")}
 
 
-def labelled_stream(count: int, shared: Path | None = None) -> list:
-    """``count`` frames of a camera clip: 3 labelled PublicTest faces moving."""
+def labelled_stream(count: int, shared: Path | None = None, clip_frames: int = 10) -> list:
+    """``count`` frames of a camera: clips of ``clip_frames`` frames, each of 3 other
+    labelled PublicTest faces moving (a new group every clip: a scene cut)."""
     shared = shared or paths.shared_dir()
-    images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest", FACES_PER_FRAME)
-    names = [FER2013_LABELS[int(k)] for k in labels]
-    return scenes.moving_stream(images, names, (640, 480), (110, 170), count, seed=7)
+    clips = max(1, -(-count // clip_frames))
+    images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest",
+                                  clips * FACES_PER_FRAME)
+    frames = []
+    for k in range(clips):
+        pick = slice(k * FACES_PER_FRAME, (k + 1) * FACES_PER_FRAME)
+        names = [FER2013_LABELS[int(x)] for x in labels[pick]]
+        frames += scenes.moving_stream(images[pick], names, (640, 480), (110, 170),
+                                       clip_frames, seed=k)
+    return frames[:count]
 
 
 def run_ours(frames, bundle, threads: int, warmup: int = 5, tracking: bool = False) -> dict:

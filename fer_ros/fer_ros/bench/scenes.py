@@ -113,7 +113,7 @@ def moving_stream(faces, labels, frame_size=(640, 480), face_px=(110, 170),
     rng = np.random.default_rng(seed)
     width, height = frame_size
     count = len(faces)
-    cols = int(np.ceil(np.sqrt(count * width / height)))
+    cols = max(1, round(np.sqrt(count * width / height)))  # cells about square
     rows = int(np.ceil(count / cols))
     cell_w, cell_h = width // cols, height // rows
     low, high = (face_px, face_px) if isinstance(face_px, int) else face_px

@@ -1,0 +1,85 @@
+"""Following faces vs searching every frame, end to end, on camera clips of real faces.
+
+    python -m fer_ros.bench.stream_accuracy --json results/stream_accuracy.json
+
+50 clips of 30 frames, each of 3 FER2013 PublicTest faces (60-170 px) moving 6 px per frame
+in VGA (``scenes.moving_stream``), run through the pipeline at defaults with
+``detector.full_detection_interval`` 1 (the detector searches every frame) and 5 (the
+default). Per setting: the share of face-frames found (a box centred in the placed face,
+IoU >= 0.25), the accuracy of the labels on those against FER2013's (through the label
+synonym table), the share of frames that got a full search, and the mean detection time.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from fer_ros.bench import scenes
+from fer_ros.core import paths
+from fer_ros.core.cli_args import write_json
+from fer_ros.core.config import PipelineConfig
+from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
+from fer_ros.core.labels import canonical_label
+from fer_ros.core.pipeline import Pipeline
+
+INTERVALS = (1, 5)
+
+
+def run(clips: int = 50, frames: int = 30, bundle: str = "") -> dict:
+    images, labels = sample_faces(paths.shared_dir() / FER2013_RELATIVE, "PublicTest",
+                                  clips * 3)
+    streams = [scenes.moving_stream(images[k * 3:k * 3 + 3], list(labels[k * 3:k * 3 + 3]),
+                                    face_px=(60, 170), frames=frames, speed_px=6, seed=k)
+               for k in range(clips)]
+    report = {"clips": clips, "frames_per_clip": frames, "faces_per_frame": 3,
+              "face_px": [60, 170], "speed_px_per_frame": 6, "per_interval": {}}
+    for interval in INTERVALS:
+        pipeline = Pipeline(PipelineConfig.from_dict({
+            "classifier": {"bundle": bundle},
+            "detector": {"full_detection_interval": interval}}))
+        report["model"] = f"{pipeline.model_name} {pipeline.model_version}"
+        report["per_interval"][str(interval)] = _score(pipeline, streams)
+    return report
+
+
+def _score(pipeline: Pipeline, streams) -> dict:
+    placed = found = correct = full = frames = 0
+    detect_ms = []
+    for clip in streams:
+        pipeline.reset_tracks()
+        for scene in clip:
+            result = pipeline.process(scene.image)
+            detect_ms.append(result.timings_ms["detect"])
+            frames, full = frames + 1, full + result.full_detection
+            matches = scenes.match_boxes(scene.boxes, [f.box for f in result.faces])
+            for truth, match in zip(scene.labels, matches):
+                placed += 1
+                if match is not None:
+                    found += 1
+                    correct += canonical_label(result.faces[match].label) == \
+                        canonical_label(FER2013_LABELS[int(truth)])
+    return {"found": round(found / placed, 4), "accuracy_on_found": round(correct / found, 4),
+            "end_to_end_accuracy": round(correct / placed, 4), "face_frames": placed,
+            "full_search_share": round(full / frames, 3),
+            "detect_ms_mean": round(float(np.mean(detect_ms)), 2)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.stream_accuracy",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--clips", type=int, default=50)
+    parser.add_argument("--bundle", default="", help="model bundle (default: the default)")
+    args = parser.parse_args(argv)
+    report = run(args.clips, bundle=args.bundle)
+    write_json(args.json, report)
+    for interval, row in report["per_interval"].items():
+        print(f"full_detection_interval {interval}: {row}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
