@@ -8,7 +8,8 @@ from fer_ros.core.config import DetectorConfig, PipelineConfig
 from fer_ros.core.detect import make_detector
 from fer_ros.core.detect_schedule import DetectionSchedule
 from fer_ros.core.pipeline import Pipeline
-from fer_ros.core.types import Box
+from fer_ros.core.face_follow import FollowedFace
+from fer_ros.core.types import Box, Detection
 
 import faces
 
@@ -148,3 +149,9 @@ def test_a_change_of_the_whole_view_is_searched_whole(streams):
     detections, _, full = schedule.detect(brighter, stream=True)
     assert full, "the whole view changed but only the followed faces were looked at"
     assert len(detections) >= 2, f"faces lost after the lighting change: {detections}"
+
+
+def test_a_flat_patch_is_never_followed():
+    gray = np.full((120, 160), 90, np.uint8)
+    face = FollowedFace.from_frame(gray, Detection(Box(40, 30, 50, 60), 0.7))
+    assert face.follow(gray) is None, "a flat patch (no structure) was followed"

@@ -36,17 +36,21 @@ PEER_SCRIPT = Path(__file__).with_name("peer_fer.py")
 FACES_PER_FRAME = 3
 
 
-def labelled_scenes(count: int, shared: Path | None = None) -> list:
-    """``count`` VGA scenes of 3 distinct labelled PublicTest faces each."""
+def _labelled_groups(groups: int, shared: Path | None) -> list:
+    """``groups`` (3 PublicTest faces, their FER2013 label names), no face twice."""
     shared = shared or paths.shared_dir()
     images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest",
-                                  count * FACES_PER_FRAME)
-    out = []
-    for i in range(count):
-        pick = slice(i * FACES_PER_FRAME, (i + 1) * FACES_PER_FRAME)
-        names = [FER2013_LABELS[int(k)] for k in labels[pick]]
-        out.append(scenes.compose_frame(images[pick], names, (640, 480), (110, 170), seed=i))
-    return out
+                                  groups * FACES_PER_FRAME)
+    return [(images[k * FACES_PER_FRAME:(k + 1) * FACES_PER_FRAME],
+             [FER2013_LABELS[int(x)] for x in labels[k * FACES_PER_FRAME:
+                                                     (k + 1) * FACES_PER_FRAME]])
+            for k in range(groups)]
+
+
+def labelled_scenes(count: int, shared: Path | None = None) -> list:
+    """``count`` VGA scenes of 3 distinct labelled PublicTest faces each."""
+    return [scenes.compose_frame(faces, names, (640, 480), (110, 170), seed=i)
+            for i, (faces, names) in enumerate(_labelled_groups(count, shared))]
 
 
 def score(frames, found: list[list[tuple[Box, str]]], labels) -> dict:
@@ -62,16 +66,11 @@ def score(frames, found: list[list[tuple[Box, str]]], labels) -> dict:
 def labelled_stream(count: int, shared: Path | None = None, clip_frames: int = 10) -> list:
     """``count`` frames of a camera: clips of ``clip_frames`` frames, each of 3 other
     labelled PublicTest faces moving (a new group every clip: a scene cut)."""
-    shared = shared or paths.shared_dir()
-    clips = max(1, -(-count // clip_frames))
-    images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest",
-                                  clips * FACES_PER_FRAME)
     frames = []
-    for k in range(clips):
-        pick = slice(k * FACES_PER_FRAME, (k + 1) * FACES_PER_FRAME)
-        names = [FER2013_LABELS[int(x)] for x in labels[pick]]
-        frames += scenes.moving_stream(images[pick], names, (640, 480), (110, 170),
-                                       clip_frames, seed=k)
+    for k, (faces, names) in enumerate(_labelled_groups(max(1, -(-count // clip_frames)),
+                                                        shared)):
+        frames += scenes.moving_stream(faces, names, (640, 480), (110, 170), clip_frames,
+                                       seed=k)
     return frames[:count]
 
 

@@ -25,6 +25,7 @@ FOLLOW_PX = 24               # the face's width in the matched window at scale 1
 SEARCH = 0.5                 # search this many face sides around the last box, each way
 SCALES = (0.94, 1.0, 1.06)   # face size change per frame considered
 MIN_MATCH = 0.6              # normalised correlation below this: the face is lost
+MIN_CONTRAST = 2.0           # gray std below this: nothing to match (a flat false detection)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -47,6 +48,8 @@ class FollowedFace:
         aspect = box.h / max(box.w, 1.0)
         appearances = [cv2.resize(crop, (round(FOLLOW_PX * s), round(FOLLOW_PX * s * aspect)),
                                   interpolation=cv2.INTER_AREA) for s in SCALES]
+        if float(appearances[1].std()) < MIN_CONTRAST:
+            appearances = []  # correlation is undefined on a flat patch: never followed
         return cls(appearances, box, detection.score)
 
     def follow(self, gray: np.ndarray) -> Detection | None:
