@@ -74,7 +74,7 @@ def test_pipeline_applies_the_bundle_temperature_and_flip_tta(default_bundle, sh
                                atol=1e-5, err_msg="tta=flip is not the mean of face and mirror")
 
 
-def test_logit_adjustment_favours_rare_classes_and_needs_a_prior(default_bundle):
+def test_logit_adjustment_favours_rare_classes_and_needs_a_prior(default_bundle, shared_dir):
     """On real faces through the pipeline: tau scales probabilities by prior^-tau (a rare
     class gains against a common one); a bundle without output.class_prior is refused."""
     import dataclasses
