@@ -38,8 +38,9 @@ class DetectorConfig:
     is at most that many pixels (faster), boxes are mapped back to full resolution.
     ``large_faces`` adds reduced passes for faces larger than YuNet sees in one (a person
     close to the camera), on frames taller than about 480 px. ``full_detection_interval``
-    N > 1: on a stream (tracker enabled) the whole frame is searched every Nth frame and
-    faces are found again near where they were in between (core/detect_schedule.py)."""
+    N > 1: on a stream (tracker enabled) the whole frame is searched every Nth frame; in
+    between the faces found are followed and only what changed is searched
+    (core/detect_schedule.py)."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model

@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 #: detector settings that can change while running (kind and model file need a restart)
 RUNTIME_DETECTOR_FIELDS = ("score_threshold", "nms_threshold", "min_face_size", "max_faces",
                            "detect_max_side", "large_faces", "full_detection_interval",
-                           "haar_scale_factor",
-                           "haar_min_neighbors")
+                           "haar_scale_factor", "haar_min_neighbors")
 RUNTIME_TRACKER_FIELDS = tuple(f.name for f in dataclasses.fields(TrackerConfig))
 
 

@@ -75,4 +75,4 @@ class FrameResult:
     labels: tuple[str, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
     dropped_faces: int = 0
-    full_detection: bool = True  # False: faces re-found near the previous frame's only
+    full_detection: bool = True  # False: faces followed, only changed parts searched
