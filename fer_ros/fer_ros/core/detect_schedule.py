@@ -30,7 +30,7 @@ from fer_ros.core.types import Box, Detection
 
 CHANGE_SCALE = 4      # views are compared reduced this much (sensor noise averages out)
 CHANGE_LEVEL = 25     # gray levels a reduced pixel must change by to count as a change
-FACE_MARGIN = 0.25    # around followed faces (of their side) changes are the faces moving
+FACE_MARGIN = 0.5     # around followed faces (of their side) changes are the head moving
 REGION_PAD = 48       # px around a changed part searched with it (a face half in view)
 REGION_MAX_SHARE = 0.4  # a changed part larger than this share of the frame: search all
 
