@@ -148,10 +148,14 @@ def add_arguments(parser) -> None:
                         help="frames per second offered to the node (default 15)")
     parser.add_argument("--sample-every", type=int, default=1000,
                         help="read the node's RSS every this many frames (default 1000)")
+    parser.add_argument("--input", choices=("unrelated", "stream"), default="unrelated",
+                        help="unrelated: a new scene every frame (new face ids each frame: the "
+                             "worst case for per-face REP-155 publishers; default); stream: a "
+                             "camera clip of 3 faces moving (ids persist)")
 
 
 def run(args) -> int:
-    from fer_ros.bench.peer_compare import labelled_scenes
+    from fer_ros.bench.peer_compare import labelled_scenes, labelled_stream
     if min(args.frames, args.sample_every, args.warmup + 1) < 1 or args.rate <= 0:
         print("fer-ros soak: --frames and --sample-every must be >= 1, --warmup >= 0 and "
               "--rate > 0", file=sys.stderr)
@@ -164,10 +168,14 @@ def run(args) -> int:
         return 2
     from fer_ros.bench.core_bench import _environment
     environment = _environment(threads=2)  # before the run: the load average at start
-    frames = [scene.image for scene in labelled_scenes(10)]
+    if args.input == "stream":
+        frames = [scene.image for scene in labelled_stream(90)]
+        frames += frames[::-1]  # played forwards and back: no jump when it loops
+    else:
+        frames = [scene.image for scene in labelled_scenes(10)]
     result = run_soak(frames, args.frames, args.rate, args.sample_every, args.warmup,
                       model=args.model)
-    result["environment"] = environment
+    result["environment"], result["input"] = environment, args.input
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     keys = ("frames", "answered_fps", "rss_after_warmup_mb", "rss_end_mb",
