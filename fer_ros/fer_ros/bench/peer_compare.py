@@ -36,7 +36,7 @@ PEER_SCRIPT = Path(__file__).with_name("peer_fer.py")
 FACES_PER_FRAME = 3
 
 
-def _labelled_groups(groups: int, shared: Path | None) -> list:
+def labelled_groups(groups: int, shared: Path | None = None) -> list:
     """``groups`` (3 PublicTest faces, their FER2013 label names), no face twice."""
     shared = shared or paths.shared_dir()
     images, labels = sample_faces(shared / FER2013_RELATIVE, "PublicTest",
@@ -50,7 +50,7 @@ def _labelled_groups(groups: int, shared: Path | None) -> list:
 def labelled_scenes(count: int, shared: Path | None = None) -> list:
     """``count`` VGA scenes of 3 distinct labelled PublicTest faces each."""
     return [scenes.compose_frame(faces, names, (640, 480), (110, 170), seed=i)
-            for i, (faces, names) in enumerate(_labelled_groups(count, shared))]
+            for i, (faces, names) in enumerate(labelled_groups(count, shared))]
 
 
 def score(frames, found: list[list[tuple[Box, str]]], labels) -> dict:
@@ -67,7 +67,7 @@ def labelled_stream(count: int, shared: Path | None = None, clip_frames: int = 1
     """``count`` frames of a camera: clips of ``clip_frames`` frames, each of 3 other
     labelled PublicTest faces moving (a new group every clip: a scene cut)."""
     frames = []
-    for k, (faces, names) in enumerate(_labelled_groups(max(1, -(-count // clip_frames)),
+    for k, (faces, names) in enumerate(labelled_groups(max(1, -(-count // clip_frames)),
                                                         shared)):
         frames += scenes.moving_stream(faces, names, (640, 480), (110, 170), clip_frames,
                                        seed=k)

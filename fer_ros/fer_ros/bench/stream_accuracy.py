@@ -17,10 +17,9 @@ import sys
 import numpy as np
 
 from fer_ros.bench import scenes
-from fer_ros.core import paths
+from fer_ros.bench.peer_compare import labelled_groups
 from fer_ros.core.cli_args import write_json
 from fer_ros.core.config import PipelineConfig
-from fer_ros.core.fer2013 import FER2013_LABELS, FER2013_RELATIVE, sample_faces
 from fer_ros.core.labels import canonical_label
 from fer_ros.core.pipeline import Pipeline
 
@@ -28,11 +27,9 @@ INTERVALS = (1, 5)
 
 
 def run(clips: int = 50, frames: int = 30, bundle: str = "") -> dict:
-    images, labels = sample_faces(paths.shared_dir() / FER2013_RELATIVE, "PublicTest",
-                                  clips * 3)
-    streams = [scenes.moving_stream(images[k * 3:k * 3 + 3], list(labels[k * 3:k * 3 + 3]),
-                                    face_px=(60, 170), frames=frames, speed_px=6, seed=k)
-               for k in range(clips)]
+    streams = [scenes.moving_stream(faces, names, face_px=(60, 170), frames=frames,
+                                    speed_px=6, seed=k)
+               for k, (faces, names) in enumerate(labelled_groups(clips))]
     report = {"clips": clips, "frames_per_clip": frames, "faces_per_frame": 3,
               "face_px": [60, 170], "speed_px_per_frame": 6, "per_interval": {}}
     for interval in INTERVALS:
@@ -59,7 +56,7 @@ def _score(pipeline: Pipeline, streams) -> dict:
                 if match is not None:
                     found += 1
                     correct += canonical_label(result.faces[match].label) == \
-                        canonical_label(FER2013_LABELS[int(truth)])
+                        canonical_label(truth)
     return {"found": round(found / placed, 4), "accuracy_on_found": round(correct / found, 4),
             "end_to_end_accuracy": round(correct / placed, 4), "face_frames": placed,
             "full_search_share": round(full / frames, 3),
