@@ -155,3 +155,34 @@ def test_a_flat_patch_is_never_followed():
     gray = np.full((120, 160), 90, np.uint8)
     face = FollowedFace.from_frame(gray, Detection(Box(40, 30, 50, 60), 0.7))
     assert face.follow(gray) is None, "a flat patch (no structure) was followed"
+
+
+def test_followed_faces_classified_in_turns_keep_the_labels_of_every_frame(
+        streams, default_bundle):
+    """classify_interval 2 (the default) on real faces moving: every face of every frame
+    has scores, the classifier runs on about half the face-frames (more on the frames
+    after a full search), and the labels agree with classifying every face every frame."""
+    def run(interval):
+        pipeline = Pipeline(PipelineConfig.from_dict({
+            "classifier": {"threads": 1}, "tracker": {"classify_interval": interval}}),
+            default_bundle)
+        labels, classified, faces_seen = [], 0, 0
+        for clip in streams:
+            pipeline.reset_tracks()
+            for scene in clip:
+                result = pipeline.process(scene.image)
+                assert all(np.isfinite(f.scores).all() and f.scores.sum() > 0.99
+                           for f in result.faces), "a face off its turn has no scores"
+                labels.append([(f.track_id, f.label) for f in result.faces])
+                classified += result.faces_classified
+                faces_seen += len(result.faces)
+        return labels, classified / faces_seen
+
+    every, share_every = run(1)
+    turns, share_turns = run(2)
+    assert share_every == 1.0
+    assert 0.4 <= share_turns <= 0.65, \
+        f"interval 2 classified {share_turns:.0%} of the face-frames, expected about half"
+    same = sum(a == b for a, b in zip(every, turns))
+    assert same >= 0.9 * len(every), \
+        f"labels differ from classifying every frame on {len(every) - same} of {len(every)} frames"

@@ -29,6 +29,8 @@ import numpy as np
 NAMESPACE = "/fer_bench"
 IMAGE_TOPIC = f"{NAMESPACE}/camera/image_raw"
 EMOTIONS_TOPIC = f"{NAMESPACE}/emotions"
+HRI_PREFIX = "/humans/faces"  # the params file's hri.prefix
+LISTENED_FACE_IDS = 10        # the benchmark stream's 3 faces keep ids below this
 
 
 def installed_node() -> tuple[Path, Path, Path | None]:
@@ -66,7 +68,7 @@ def _image_msgs(frames) -> list:
 
 
 class _Probe:
-    def __init__(self, context) -> None:
+    def __init__(self, context, listen_outputs: bool = False) -> None:
         from diagnostic_msgs.msg import DiagnosticArray
         from fer_ros_msgs.msg import EmotionArray
         from rclpy.executors import SingleThreadedExecutor
@@ -82,6 +84,24 @@ class _Probe:
         self.diagnostics: dict[str, str] = {}
         self.node.create_subscription(EmotionArray, EMOTIONS_TOPIC, self._on_reply, 100)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        if listen_outputs:
+            self._listen_to_outputs()
+
+    def _listen_to_outputs(self) -> None:
+        """Subscribe to the REP-155 and vision_msgs outputs (the node builds them only for
+        subscribers): tracked, detections, and roi + expression of the first face ids."""
+        from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
+        from vision_msgs.msg import Detection2DArray
+        from fer_ros.ros.hri_mapping import rep_face_id
+        count = lambda _msg: None  # noqa: E731 - receiving is the point, not the content
+        topics = [(IdsList, f"{HRI_PREFIX}/tracked"),
+                  (Detection2DArray, f"{NAMESPACE}/fer_node/detections")]
+        for track_id in range(LISTENED_FACE_IDS):
+            face = f"{HRI_PREFIX}/{rep_face_id(track_id)}"
+            topics += [(NormalizedRegionOfInterest2D, f"{face}/roi"),
+                       (Expression, f"{face}/expression")]
+        for msg_type, topic in topics:
+            self.node.create_subscription(msg_type, topic, count, 10)
 
     def _on_reply(self, msg) -> None:
         key = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
@@ -140,7 +160,8 @@ def _percentile(values, q) -> float | None:
 
 
 @contextmanager
-def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = None):
+def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = None,
+                   listen_outputs: bool = False):
     """The installed fer_node as a process (under NAMESPACE; ``parameters`` override its
     params file) and a probe whose image publisher it has subscribed to:
     ``with node_and_probe() as (node, probe, log)``.
@@ -158,7 +179,7 @@ def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = Non
     context = rclpy.Context()
     rclpy.init(context=context)
     try:
-        probe = _Probe(context)
+        probe = _Probe(context, listen_outputs)
         deadline = time.monotonic() + start_timeout_s
         while probe.pub.get_subscription_count() == 0:
             if node.poll() is not None or time.monotonic() > deadline:
@@ -180,10 +201,12 @@ def node_and_probe(start_timeout_s: float = 120.0, parameters: dict | None = Non
 
 def run_node_benchmark(frames, seconds: float = 10.0, rate_hz: float = 60.0,
                        latency_rate_hz: float = 10.0, start_timeout_s: float = 120.0,
-                       camera_rate_hz: float = 30.0, parameters: dict | None = None) -> dict:
+                       camera_rate_hz: float = 30.0, parameters: dict | None = None,
+                       listen_outputs: bool = False) -> dict:
     """Start fer_node (``parameters`` override its params file), measure; returns JSON-ready
-    results (raises RuntimeError on failure)."""
-    with node_and_probe(start_timeout_s, parameters) as (node, probe, _log):
+    results (raises RuntimeError on failure). ``listen_outputs``: the probe also subscribes
+    to the REP-155 and vision_msgs outputs."""
+    with node_and_probe(start_timeout_s, parameters, listen_outputs) as (node, probe, _log):
         msgs = _image_msgs(frames)
         probe.stream(msgs, 5.0, 3.0, 0)  # warm-up: model caches, DDS buffers
         probe.spin_for(2.0)
@@ -237,22 +260,27 @@ REP155_OUTPUTS = ("hri.enabled", "detections.enabled")
 
 
 def run_rep155_comparison(frames, seconds: float) -> dict:
-    """node_dds_fps with the REP-155 and vision_msgs outputs off, then on (nobody subscribes
-    to them: this is the cost of building and publishing, which the node pays regardless)."""
+    """node_dds_fps with the REP-155 and vision_msgs outputs off, then on with the probe
+    subscribed to them (the node builds their messages only for subscribers: this is what
+    a user of those topics pays)."""
     runs = {state: run_node_benchmark(frames, seconds=seconds, parameters={
-        name: state == "on" for name in REP155_OUTPUTS}) for state in ("off", "on")}
+        name: state == "on" for name in REP155_OUTPUTS}, listen_outputs=state == "on")
+        for state in ("off", "on")}
     return {"node_dds_fps_rep155_off": runs["off"]["node_dds_fps"],
             "node_dds_fps_rep155_on": runs["on"]["node_dds_fps"],
             **output_cost_ms(frames),
             "node_latency_ms_p50_rep155_off": runs["off"]["node_latency_ms_p50"],
             "node_latency_ms_p50_rep155_on": runs["on"]["node_latency_ms_p50"],
+            "node_cpu_ms_per_frame_30fps_rep155_off": runs["off"]["node_cpu_ms_per_frame_30fps"],
+            "node_cpu_ms_per_frame_30fps_rep155_on": runs["on"]["node_cpu_ms_per_frame_30fps"],
             "runs": runs}
 
 
 def output_cost_ms(frames, repeats: int = 200) -> dict:
     """In this process, ms per frame to build and publish the REP-155 and vision_msgs
     messages of the pipeline's result on ``frames[0]`` (steadier than the fps difference
-    on a busy machine), beside the pipeline's own ms per frame."""
+    on a busy machine), beside the pipeline's own ms per frame: with a subscriber on every
+    output topic, and (``*_unsubscribed``) with none, when the node builds nothing."""
     import rclpy
     from std_msgs.msg import Header
     from fer_ros.core.pipeline import Pipeline
@@ -272,19 +300,40 @@ def output_cost_ms(frames, repeats: int = 200) -> dict:
         detections = DetectionsOutput(node, pipeline.labels)
         header, shape, ids = Header(frame_id="bench_camera"), frames[0].shape, \
             pipeline.live_track_ids()
+        steps = (("hri", lambda: hri.publish(result, header, shape, ids)),
+                 ("detections", lambda: detections.publish(result, header, shape)))
         costs = {}
-        for name, publish in (("hri", lambda: hri.publish(result, header, shape, ids)),
-                              ("detections", lambda: detections.publish(result, header, shape))):
-            start = time.perf_counter()
-            for _ in range(repeats):
-                publish()
-            costs[f"{name}_publish_ms_per_frame"] = round(
-                (time.perf_counter() - start) * 1000.0 / repeats, 3)
+        for subscribed in (False, True):
+            if subscribed:
+                _subscribe_all(node, hri, detections)
+            for name, publish in steps:
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    publish()
+                key = f"{name}_publish_ms_per_frame{'' if subscribed else '_unsubscribed'}"
+                costs[key] = round((time.perf_counter() - start) * 1000.0 / repeats, 3)
         return {**costs, "faces_per_frame": len(result.faces),
                 "pipeline_ms_per_frame": round(pipeline_ms, 2)}
     finally:
         pipeline.close()
         rclpy.try_shutdown(context=context)
+
+
+def _subscribe_all(node, hri, detections, timeout_s: float = 10.0) -> None:
+    """Subscribe ``node`` to every output topic and wait until each publisher sees it."""
+    from rclpy.executors import SingleThreadedExecutor
+    publishers = [hri.tracked_pub, detections.pub, *hri.faces.publishers]
+    for publisher in publishers:
+        node.create_subscription(publisher.msg_type, publisher.topic_name, lambda _m: None, 10)
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    deadline = time.monotonic() + timeout_s
+    while any(p.get_subscription_count() == 0 for p in publishers):
+        if time.monotonic() > deadline:
+            raise RuntimeError("output subscriptions did not match within "
+                               f"{timeout_s:.0f} s")
+        executor.spin_once(timeout_sec=0.05)
+    executor.remove_node(node)
 
 
 def _float(text):

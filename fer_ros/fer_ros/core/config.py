@@ -101,17 +101,22 @@ class ClassifierConfig:
 @dataclass
 class TrackerConfig:
     """IoU tracking across frames; ``smoothing`` is the weight of a track's history in
-    the exponential average of its probabilities (0 = no smoothing)."""
+    the exponential average of its probabilities (0 = no smoothing). ``classify_interval``
+    N > 1: a face the tracker follows is classified again on every Nth frame (its turn is
+    staggered by track id, so the work spreads evenly); on the frames between it keeps its
+    track's probabilities. New faces are classified at once."""
 
     enabled: bool = True
     iou_threshold: float = 0.3      # minimum IoU to continue a track
     max_missed: int = 5             # frames a track survives without a matching face
     smoothing: float = 0.5
+    classify_interval: int = 2      # 1 = every face every frame
 
     def __post_init__(self) -> None:
         _check_range("tracker.iou_threshold", self.iou_threshold, 0.0, 1.0)
         _check_range("tracker.max_missed", self.max_missed, 0, 100_000)
         _check_range("tracker.smoothing", self.smoothing, 0.0, 0.99)
+        _check_range("tracker.classify_interval", self.classify_interval, 1, 1000)
 
 
 @dataclass

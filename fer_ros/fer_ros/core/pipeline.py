@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import threading
 import time
+from itertools import compress
 
 import numpy as np
 
@@ -117,14 +118,24 @@ class Pipeline:
             log.debug("%d faces above max_faces=%d were dropped", dropped,
                       self.detector.config.max_faces)
         boxes = [d.box for d in detections]
-        probs = self.classify_boxes(image, boxes, timings)
         t = time.perf_counter()
-        ids, probs = self.tracker.update(boxes, probs)
+        # a frame searched whole on a stream leaves its followed faces to the next one
+        busy = full and self.config.detector.full_detection_interval > 1
+        due = self.tracker.due(boxes, busy)
         timings["track"] = _ms(t)
+        probs = np.zeros((len(boxes), len(self.labels)), np.float32)
+        if any(due):  # followed faces off their turn keep their track's probabilities
+            probs[due] = self.classify_boxes(image, list(compress(boxes, due)), timings)
+        else:
+            timings["preprocess"] = timings["classify"] = 0.0
+        t = time.perf_counter()
+        ids, probs = self.tracker.update(boxes, probs, due)
+        timings["track"] += _ms(t)
         faces = [self._face(d, tid, p) for d, tid, p in zip(detections, ids, probs)]
         timings["total"] = _ms(start)
         return FrameResult(faces=faces, labels=self.labels, timings_ms=timings,
-                           dropped_faces=dropped, full_detection=full)
+                           dropped_faces=dropped, full_detection=full,
+                           faces_classified=sum(due))
 
     def classify_boxes(self, image: np.ndarray, boxes: list[Box],
                        timings: dict | None = None) -> np.ndarray:

@@ -76,3 +76,5 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     dropped_faces: int = 0
     full_detection: bool = True  # False: faces followed, only changed parts searched
+    faces_classified: int = -1   # faces run through the classifier (-1: not reported);
+    # fewer than len(faces) when followed faces were off their turn (classify_interval)

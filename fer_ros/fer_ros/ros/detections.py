@@ -61,4 +61,6 @@ class DetectionsOutput:
         self.label_info_pub.publish(label_info_msg(labels, header))
 
     def publish(self, result, header, image_shape) -> None:
-        self.pub.publish(detections_msg(result, header, image_shape))
+        """Only when someone subscribes (building the message is most of its cost)."""
+        if self.pub.get_subscription_count() > 0:
+            self.pub.publish(detections_msg(result, header, image_shape))

@@ -103,6 +103,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     P("pipeline.tracker.smoothing", _TRK.smoothing,
       "Weight of a track's history in its moving average of scores (0 = off)",
       runtime=True, range=(0.0, 0.99)),
+    P("pipeline.tracker.classify_interval", _TRK.classify_interval,
+      "Classify a followed face again every Nth frame (turns staggered by face id; between, "
+      "it keeps its track's scores); new faces at once; 1 = every face every frame",
+      runtime=True, range=(1, 1000)),
     # --- input / QoS: restart-only ---
     P("input.compressed", False,
       "Also subscribe to <image>/compressed (sensor_msgs/CompressedImage, jpeg/png)"),
