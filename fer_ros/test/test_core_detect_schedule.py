@@ -128,7 +128,13 @@ def test_the_pipeline_follows_on_streams_only_and_the_interval_changes_at_runtim
     tracking = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1}}),
                         default_bundle)
     full = [tracking.process(s.image).full_detection for s in clip]
-    assert full == [True, False, False, False, False] * 2, f"full searches: {full}"
+    assert full == [True] + [False] * 5 + [True] + [False] * 3, (
+        f"faces from whole-frame searches: {full}; expected frame 0 searched in the frame, "
+        "frame 5 in the background and its faces taken by frame 6")
+    tracking.update_thresholds(full_detection_in_background=False)
+    full = [tracking.process(s.image).full_detection for s in clip]
+    assert full == [True, False, False, False, False] * 2, \
+        f"searched in the frame every 5th frame: {full}"
     tracking.update_thresholds(full_detection_interval=1)
     assert all(tracking.process(s.image).full_detection for s in clip[:3])
     photos = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1},
@@ -186,3 +192,90 @@ def test_followed_faces_classified_in_turns_keep_the_labels_of_every_frame(
     same = sum(a == b for a, b in zip(every, turns))
     assert same >= 0.9 * len(every), \
         f"labels differ from classifying every frame on {len(every) - same} of {len(every)} frames"
+
+
+def _background_schedule(interval: int, searched_on: list | None = None, **config):
+    """A schedule whose periodic searches run on the background thread; ``searched_on``
+    collects the thread name of every search (both detectors)."""
+    import threading
+
+    def recorded(detector):
+        real = detector.detect_checked
+
+        def detect_checked(image):
+            if searched_on is not None:
+                searched_on.append(threading.current_thread().name)
+            return real(image)
+        detector.detect_checked = detect_checked
+        return detector
+    make = lambda threads: recorded(make_detector(  # noqa: E731
+        DetectorConfig(full_detection_interval=interval, threads=threads, **config)))
+    return DetectionSchedule(make(2), lambda: make(1))
+
+
+def test_the_periodic_search_runs_beside_the_frame_and_is_taken_by_the_next(streams):
+    """Background mode (the pipeline's default): the 5th frame is followed and does not wait
+    for its whole-frame search, which runs on another thread; the next frame takes its
+    faces. The outcome does not depend on timing: two runs give the same boxes."""
+    import threading
+    threads = []
+    schedule = _background_schedule(5, threads)
+    clip = streams[2][:12]
+    runs = []
+    for _ in range(2):
+        schedule.reset()
+        threads.clear()
+        rows = []
+        for scene in clip:
+            detections, _, full = schedule.detect(scene.image, stream=True)
+            rows.append(([d.box.as_tuple() for d in detections], full, schedule.blocked))
+        runs.append(rows)
+    assert [r[2] for r in runs[0]] == [True] + [False] * 11, \
+        f"frames that waited for a search: {[r[2] for r in runs[0]]}; only frame 0 should"
+    assert [r[1] for r in runs[0]] == [True] + [False] * 5 + [True] + [False] * 4 + [True]
+    main = threading.current_thread().name
+    assert threads[0] == main, f"frame 0 (nothing followed yet) must be searched at once: {threads}"
+    assert sum(name.startswith("fer_full_search") for name in threads) == 2, \
+        f"frames 5 and 10 should have been searched in the background: {threads}"
+    assert runs[0] == runs[1], "the same stream gave different faces: results depend on timing"
+    schedule.close()
+
+
+def test_a_reset_drops_a_running_search_and_settings_reach_both_detectors(streams):
+    clip = streams[0][:8]
+    schedule = _background_schedule(2)
+    for scene in clip[:3]:
+        schedule.detect(scene.image, stream=True)
+    assert schedule._pending is not None, "set-up: frame 2 should have started a search"
+    schedule.reset()
+    _, _, full = schedule.detect(clip[3].image, stream=True)
+    assert full and schedule.blocked, "after reset the frame must be searched whole at once"
+    schedule.update_detector(score_threshold=0.75)
+    assert schedule.detector.config.score_threshold == 0.75
+    assert schedule._background_detector.config.score_threshold == 0.75, \
+        "a runtime setting did not reach the background search's detector"
+    schedule.close()
+    in_frame = DetectionSchedule(make_detector(DetectorConfig(full_detection_interval=2)))
+    blocked = []
+    for scene in clip[:5]:
+        in_frame.detect(scene.image, stream=True)
+        blocked.append(in_frame.blocked)
+    assert blocked == [True, False, True, False, True], \
+        f"without a background detector every 2nd frame must be searched in the frame ({blocked})"
+
+
+def test_a_failed_background_search_keeps_the_faces_followed(streams, caplog):
+    clip = streams[1][:8]
+    schedule = _background_schedule(3)
+    first, _, _ = schedule.detect(clip[0].image, stream=True)
+
+    def failing(image):  # a fault injected into the background search only
+        raise RuntimeError("injected: out of memory")
+    for scene in clip[1:4]:  # frame 3 starts the first background search
+        schedule.detect(scene.image, stream=True)
+    schedule._background_detector.detect_checked = failing
+    for scene in clip[4:8]:  # frame 6 starts a search that fails; frame 7 takes the failure
+        detections, _, _ = schedule.detect(scene.image, stream=True)
+    assert len(detections) == len(first), "a failed background search lost followed faces"
+    assert "background face search failed" in caplog.text and "injected" in caplog.text
+    schedule.close()

@@ -40,7 +40,9 @@ class DetectorConfig:
     close to the camera), on frames taller than about 480 px. ``full_detection_interval``
     N > 1: on a stream (tracker enabled) the whole frame is searched every Nth frame; in
     between the faces found are followed and only what changed is searched
-    (core/detect_schedule.py)."""
+    (core/detect_schedule.py). ``full_detection_in_background``: that periodic search runs
+    on a background thread beside the frame (one thread, a detector of its own), and the
+    next frame takes its faces, so no frame waits for it."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model
@@ -51,6 +53,7 @@ class DetectorConfig:
     detect_max_side: int = 0        # 0 = detect at full resolution
     large_faces: bool = True        # extra reduced passes for faces up to the frame's height
     full_detection_interval: int = 5  # 1 = whole frame every frame; N: every Nth frame
+    full_detection_in_background: bool = True  # the periodic search beside the frames
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5
     threads: int = 2                # yunet: ONNX Runtime threads (yunet_opencv: OpenCV's pool)

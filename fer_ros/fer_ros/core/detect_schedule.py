@@ -21,6 +21,11 @@ staleness of anything the change test cannot see.
 """
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
 import cv2
 import numpy as np
 
@@ -33,6 +38,8 @@ CHANGE_LEVEL = 25     # gray levels a reduced pixel must change by to count as a
 FACE_MARGIN = 0.5     # around followed faces (of their side) changes are the head moving
 REGION_PAD = 48       # px around a changed part searched with it (a face half in view)
 REGION_MAX_SHARE = 0.4  # a changed part larger than this share of the frame: search all
+
+log = logging.getLogger(__name__)
 
 
 def reduced(gray: np.ndarray) -> np.ndarray:
@@ -58,11 +65,27 @@ def changed_region(before: np.ndarray, now: np.ndarray, boxes: list[Box]):
             (int(xs.max()) + 1) * CHANGE_SCALE, (int(ys.max()) + 1) * CHANGE_SCALE)
 
 
+@dataclass
+class PendingSearch:
+    """A whole-frame search running on the background thread, and the frame it searches."""
+
+    future: Future
+    gray: np.ndarray
+
+
 class DetectionSchedule:
     """Chooses between a full detector pass and following the faces it found last."""
 
-    def __init__(self, detector: FaceDetector) -> None:
+    def __init__(self, detector: FaceDetector,
+                 make_background_detector: Callable[[], FaceDetector] | None = None) -> None:
+        """``make_background_detector``: builds the detector of background searches (its
+        own instance: detectors keep per-call buffers; None: searches run in the frame)."""
         self.detector = detector
+        self._make_background = make_background_detector
+        self._background_detector: FaceDetector | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: PendingSearch | None = None
+        self.blocked = False  # the last frame waited for a whole-frame search of its own
         self.reset()
 
     def reset(self) -> None:
@@ -72,26 +95,80 @@ class DetectionSchedule:
         self._since_full = 0
         self._view: np.ndarray | None = None  # reduced gray view as last searched
         self._searched_boxes: list[Box] = []
+        self._pending = None  # a search under the old settings or of another video: unused
+
+    def update_detector(self, **changes) -> None:
+        """Change detector settings (both detectors); the next frame is searched whole."""
+        for detector in (self.detector, self._background_detector):
+            if detector is not None:
+                detector.update(**changes)
+        self.reset()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def detect(self, image: np.ndarray, stream: bool) -> tuple[list[Detection], int, bool]:
-        """(faces, how many ``max_faces`` cut, whether the detector searched the whole
-        frame) for ``image``, a frame :func:`check_frame` passed."""
+        """(faces, how many ``max_faces`` cut, whether they come from a whole-frame search)
+        for ``image``, a frame :func:`check_frame` passed. ``blocked`` afterwards: whether
+        this frame waited for a whole-frame search of its own."""
         interval = self.detector.config.full_detection_interval
         gray = to_gray(image) if stream and interval > 1 else None
-        if gray is not None and self._faces and image.shape[:2] == self._shape \
-                and self._since_full + 1 < interval:
-            followed = self._follow_and_search_changes(image, gray)
-            if followed is not None:
-                self._since_full += 1
-                return followed, 0, False
+        self.blocked, dropped, searched = False, 0, False
+        background = self._background()
+        if gray is not None and image.shape[:2] == self._shape:
+            if self._pending is not None:
+                dropped, searched = self._adopt_search()
+            if self._faces and (background or self._since_full + 1 < interval):
+                followed = self._follow_and_search_changes(image, gray)
+                if followed is not None:
+                    self._since_full += 1
+                    if background and self._since_full >= interval:
+                        self._start_search(image, gray)
+                    return followed, dropped, searched
+        self._pending = None
         detections, dropped = self.detector.detect_checked(image)
         if gray is not None:
-            self._faces = [FollowedFace.from_frame(gray, d) for d in detections]
-            self._view, self._searched_boxes = reduced(gray), [d.box for d in detections]
+            self._searched(gray, detections)
         else:
             self._faces = []
-        self._since_full, self._shape = 0, image.shape[:2]
+        self._since_full, self._shape, self.blocked = 0, image.shape[:2], True
         return detections, dropped, True
+
+    def _background(self) -> bool:
+        return self._make_background is not None and \
+            self.detector.config.full_detection_in_background
+
+    def _searched(self, gray: np.ndarray, detections: list[Detection]) -> None:
+        """The faces of a whole-frame search of ``gray`` are the ones followed from now."""
+        self._faces = [FollowedFace.from_frame(gray, d) for d in detections]
+        self._view, self._searched_boxes = reduced(gray), [d.box for d in detections]
+
+    def _start_search(self, image: np.ndarray, gray: np.ndarray) -> None:
+        """Search this frame whole on the background thread; the next frame adopts it."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="fer_full_search")
+            self._background_detector = self._make_background()
+        # a copy: the caller may reuse the frame's buffer (camera drivers, video readers)
+        self._pending = PendingSearch(
+            self._pool.submit(self._background_detector.detect_checked, image.copy()), gray)
+        self._since_full = 0
+
+    def _adopt_search(self) -> tuple[int, bool]:
+        """The faces the last frame's background search found replace the followed ones
+        (they are followed into this frame next). Waits for it if it is still running, so
+        results do not depend on timing: frame N's search is always adopted at N + 1.
+        Returns (faces ``max_faces`` cut, whether a search was adopted)."""
+        pending, self._pending = self._pending, None
+        try:
+            detections, dropped = pending.future.result()
+        except Exception as exc:  # noqa: BLE001 - keep following; the next search retries
+            log.warning("background face search failed (%s: %s); faces stay followed",
+                        type(exc).__name__, exc)
+            return 0, False
+        self._searched(pending.gray, detections)
+        return dropped, True
 
     def _follow_and_search_changes(self, image, gray) -> list[Detection] | None:
         """The followed faces plus any found where the view changed; None: search all."""

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 #: detector settings that can change while running (kind and model file need a restart)
 RUNTIME_DETECTOR_FIELDS = ("score_threshold", "nms_threshold", "min_face_size", "max_faces",
                            "detect_max_side", "large_faces", "full_detection_interval",
+                           "full_detection_in_background",
                            "haar_scale_factor", "haar_min_neighbors")
 RUNTIME_TRACKER_FIELDS = tuple(f.name for f in dataclasses.fields(TrackerConfig))
 
@@ -58,7 +59,10 @@ class Pipeline:
                               f"which {self.bundle.path}/model.json lacks (output.class_prior); "
                               "add it with scripts/logit_adjustment.py --write or set 0")
         self.detector = make_detector(self.config.detector)
-        self.schedule = DetectionSchedule(self.detector)
+        # periodic whole-frame searches run beside the frames on a detector of their own,
+        # one thread: it has a whole frame period, and one thread spends the least CPU
+        self.schedule = DetectionSchedule(self.detector, lambda: make_detector(
+            dataclasses.replace(self.config.detector, threads=1)))
         self.backend = select_backend(self.config.classifier, self.bundle)
         self.tracker = IouTracker(self.config.tracker)
         # process() may run in a worker thread while a parameter callback updates thresholds
@@ -119,8 +123,8 @@ class Pipeline:
                       self.detector.config.max_faces)
         boxes = [d.box for d in detections]
         t = time.perf_counter()
-        # a frame searched whole on a stream leaves its followed faces to the next one
-        busy = full and self.config.detector.full_detection_interval > 1
+        # a frame that waited for a whole-frame search leaves its followed faces to the next
+        busy = self.schedule.blocked and self.config.detector.full_detection_interval > 1
         due = self.tracker.due(boxes, busy)
         timings["track"] = _ms(t)
         probs = np.zeros((len(boxes), len(self.labels)), np.float32)
@@ -215,13 +219,13 @@ class Pipeline:
         new_det, det = _replace(self.config.detector, det, "detector")
         new_trk, trk = _replace(self.config.tracker, trk, "tracker")
         with self._lock:
-            self.detector.update(**det)
             if det:  # faces followed under the old settings (e.g. max_faces): search again
-                self.schedule.reset()
+                self.schedule.update_detector(**det)
             self.tracker.update_config(**trk)
             self.config = dataclasses.replace(self.config, detector=new_det, tracker=new_trk)
 
     def close(self) -> None:
+        self.schedule.close()
         self.backend.close()
 
 
