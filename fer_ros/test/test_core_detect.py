@@ -209,3 +209,17 @@ def test_vga_needs_no_larger_face_pass_and_detect_max_side_adds_them():
     assert make_detector(DetectorConfig(large_faces=False)).large_face_scales(3000, 4000, 1) \
         == []
     assert make_detector(DetectorConfig(kind="haar")).large_face_scales(3000, 4000, 1) == []
+
+
+def test_a_crop_gives_the_same_faces_whatever_was_detected_before(fer_scenes):
+    """Crops of different sizes share YuNet's padded input size (partial searches of a
+    stream): what a larger crop left in the padding must not change a smaller one's boxes."""
+    image = fer_scenes[0].image
+    crop = np.ascontiguousarray(image[0:300, 0:290])   # pads to 320 x 320
+    larger = np.ascontiguousarray(image[0:318, 0:318])  # the same padded size
+    fresh = make_detector(DetectorConfig())
+    expected = [d.box.as_tuple() for d in fresh.detect(crop)[0]]
+    used = make_detector(DetectorConfig())
+    used.detect(larger)
+    assert [d.box.as_tuple() for d in used.detect(crop)[0]] == expected, \
+        "the boxes on a crop depend on the crop detected before it (stale padding)"

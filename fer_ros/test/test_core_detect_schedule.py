@@ -128,9 +128,9 @@ def test_the_pipeline_follows_on_streams_only_and_the_interval_changes_at_runtim
     tracking = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1}}),
                         default_bundle)
     full = [tracking.process(s.image).full_detection for s in clip]
-    assert full == [True] + [False] * 5 + [True] + [False] * 3, (
+    assert full == [True] + [False] * 6 + [True] + [False] * 2, (
         f"faces from whole-frame searches: {full}; expected frame 0 searched in the frame, "
-        "frame 5 in the background and its faces taken by frame 6")
+        "frame 5 in the background and its faces taken by frame 7")
     tracking.update_thresholds(full_detection_in_background=False)
     full = [tracking.process(s.image).full_detection for s in clip]
     assert full == [True, False, False, False, False] * 2, \
@@ -215,8 +215,8 @@ def _background_schedule(interval: int, searched_on: list | None = None, **confi
 
 def test_the_periodic_search_runs_beside_the_frame_and_is_taken_by_the_next(streams):
     """Background mode (the pipeline's default): the 5th frame is followed and does not wait
-    for its whole-frame search, which runs on another thread; the next frame takes its
-    faces. The outcome does not depend on timing: two runs give the same boxes."""
+    for its whole-frame search, which runs on another thread; two frames later its faces
+    are taken. The outcome does not depend on timing: two runs give the same boxes."""
     import threading
     threads = []
     schedule = _background_schedule(5, threads)
@@ -232,7 +232,8 @@ def test_the_periodic_search_runs_beside_the_frame_and_is_taken_by_the_next(stre
         runs.append(rows)
     assert [r[2] for r in runs[0]] == [True] + [False] * 11, \
         f"frames that waited for a search: {[r[2] for r in runs[0]]}; only frame 0 should"
-    assert [r[1] for r in runs[0]] == [True] + [False] * 5 + [True] + [False] * 4 + [True]
+    assert [r[1] for r in runs[0]] == [True] + [False] * 6 + [True] + [False] * 4, \
+        f"faces from whole-frame searches: {[r[1] for r in runs[0]]}"
     main = threading.current_thread().name
     assert threads[0] == main, f"frame 0 (nothing followed yet) must be searched at once: {threads}"
     assert sum(name.startswith("fer_full_search") for name in threads) == 2, \
@@ -265,7 +266,7 @@ def test_a_reset_drops_a_running_search_and_settings_reach_both_detectors(stream
 
 
 def test_a_failed_background_search_keeps_the_faces_followed(streams, caplog):
-    clip = streams[1][:8]
+    clip = streams[1][:10]
     schedule = _background_schedule(3)
     first, _, _ = schedule.detect(clip[0].image, stream=True)
 
@@ -274,7 +275,7 @@ def test_a_failed_background_search_keeps_the_faces_followed(streams, caplog):
     for scene in clip[1:4]:  # frame 3 starts the first background search
         schedule.detect(scene.image, stream=True)
     schedule._background_detector.detect_checked = failing
-    for scene in clip[4:8]:  # frame 6 starts a search that fails; frame 7 takes the failure
+    for scene in clip[4:10]:  # frame 6 starts a search that fails; frame 8 takes the failure
         detections, _, _ = schedule.detect(scene.image, stream=True)
     assert len(detections) == len(first), "a failed background search lost followed faces"
     assert "background face search failed" in caplog.text and "injected" in caplog.text

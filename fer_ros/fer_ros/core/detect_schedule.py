@@ -38,6 +38,8 @@ CHANGE_LEVEL = 25     # gray levels a reduced pixel must change by to count as a
 FACE_MARGIN = 0.5     # around followed faces (of their side) changes are the head moving
 REGION_PAD = 48       # px around a changed part searched with it (a face half in view)
 REGION_MAX_SHARE = 0.4  # a changed part larger than this share of the frame: search all
+SEARCH_FRAMES = 2     # a background search of frame N is taken by frame N + 2: two frames'
+                      # time to run beside, so back-to-back frames (bags, videos) rarely wait
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class PendingSearch:
 
     future: Future
     gray: np.ndarray
+    frames_left: int = SEARCH_FRAMES  # frames until the one that takes its faces
 
 
 class DetectionSchedule:
@@ -119,12 +122,14 @@ class DetectionSchedule:
         background = self._background()
         if gray is not None and image.shape[:2] == self._shape:
             if self._pending is not None:
-                dropped, searched = self._adopt_search()
+                self._pending.frames_left -= 1
+                if self._pending.frames_left <= 0:
+                    dropped, searched = self._adopt_search()
             if self._faces and (background or self._since_full + 1 < interval):
                 followed = self._follow_and_search_changes(image, gray)
                 if followed is not None:
                     self._since_full += 1
-                    if background and self._since_full >= interval:
+                    if background and self._since_full >= interval and self._pending is None:
                         self._start_search(image, gray)
                     return followed, dropped, searched
         self._pending = None
@@ -146,7 +151,8 @@ class DetectionSchedule:
         self._view, self._searched_boxes = reduced(gray), [d.box for d in detections]
 
     def _start_search(self, image: np.ndarray, gray: np.ndarray) -> None:
-        """Search this frame whole on the background thread; the next frame adopts it."""
+        """Search this frame whole on the background thread; frame + SEARCH_FRAMES takes
+        its faces."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="fer_full_search")
             self._background_detector = self._make_background()
@@ -156,10 +162,11 @@ class DetectionSchedule:
         self._since_full = 0
 
     def _adopt_search(self) -> tuple[int, bool]:
-        """The faces the last frame's background search found replace the followed ones
-        (they are followed into this frame next). Waits for it if it is still running, so
-        results do not depend on timing: frame N's search is always adopted at N + 1.
-        Returns (faces ``max_faces`` cut, whether a search was adopted)."""
+        """The faces a background search found (of frame N; this is N + SEARCH_FRAMES)
+        replace the followed ones (they are followed into this frame next). Waits for it if
+        it is still running, so results do not depend on timing: frame N's search is always
+        taken at N + SEARCH_FRAMES. Returns (faces ``max_faces`` cut, whether a search was
+        taken)."""
         pending, self._pending = self._pending, None
         try:
             detections, dropped = pending.future.result()
@@ -172,10 +179,10 @@ class DetectionSchedule:
 
     def _follow_and_search_changes(self, image, gray) -> list[Detection] | None:
         """The followed faces plus any found where the view changed; None: search all."""
-        followed = self._follow(gray)
+        view = reduced(gray)
+        followed = self._follow(gray, view)
         if followed is None:
             return None
-        view = reduced(gray)
         region = changed_region(self._view, view, self._searched_boxes +
                                 [d.box for d in followed])
         if region is None:
@@ -203,11 +210,11 @@ class DetectionSchedule:
         self._faces += [FollowedFace.from_frame(gray, d) for d in new]
         return new
 
-    def _follow(self, gray: np.ndarray) -> list[Detection] | None:
+    def _follow(self, gray: np.ndarray, view: np.ndarray) -> list[Detection] | None:
         """Every face of the last search in this frame, or None when one is lost."""
         minimum, found = self.detector.config.min_face_size, []
         for face in self._faces:
-            detection = face.follow(gray)
+            detection = face.follow(gray, view, CHANGE_SCALE)
             if detection is None or min(detection.box.w, detection.box.h) < minimum:
                 return None
             found.append(detection)

@@ -52,18 +52,30 @@ class FollowedFace:
             appearances = []  # correlation is undefined on a flat patch: never followed
         return cls(appearances, box, detection.score)
 
-    def follow(self, gray: np.ndarray) -> Detection | None:
-        """This face in ``gray`` (the next frame), or None when no window matches well."""
+    def follow(self, gray: np.ndarray, view: np.ndarray | None = None,
+               view_scale: int = 1) -> Detection | None:
+        """This face in ``gray`` (the next frame), or None when no window matches well.
+
+        ``view``: ``gray`` reduced ``view_scale`` times (INTER_AREA). A face that is still
+        at least FOLLOW_PX wide in it is looked for there: the same window, from a
+        ``view_scale``² times smaller image to resize (the resize was most of the cost)."""
         box, (height, width) = self.box, gray.shape[:2]
         reach = (SEARCH + max(SCALES) - 1) * max(box.w, box.h)
         left, top = max(0, int(box.x - reach)), max(0, int(box.y - reach))
         right = min(width, int(box.x + box.w + reach) + 1)
         bottom = min(height, int(box.y + box.h + reach) + 1)
         factor = FOLLOW_PX / box.w  # the face at its last size -> FOLLOW_PX wide
+        source = gray[top:bottom, left:right]
+        if view is not None and factor * view_scale <= 1.0:
+            s = view_scale  # the window on the view's pixel grid, in frame pixels
+            left, top = -(-left // s) * s, -(-top // s) * s  # inside the frame's window
+            right = min(right, view.shape[1] * s) // s * s
+            bottom = min(bottom, view.shape[0] * s) // s * s
+            source = view[top // s:bottom // s, left // s:right // s]
         size = (round((right - left) * factor), round((bottom - top) * factor))
-        if min(size) < 1:
+        if min(size) < 1 or min(source.shape[:2]) < 1:
             return None
-        small = cv2.resize(gray[top:bottom, left:right], size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
         best, found = MIN_MATCH, None
         for scale, appearance in zip(SCALES, self.appearances):
             if small.shape[0] < appearance.shape[0] or small.shape[1] < appearance.shape[1]:

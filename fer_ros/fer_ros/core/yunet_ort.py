@@ -67,8 +67,10 @@ class YuNetOrtDetector(FaceDetector):
     def _blob(self, image: np.ndarray) -> np.ndarray:
         """The network input: planar float32, zero-padded right/bottom to a multiple of 32.
 
-        One copy per channel into a buffer kept per input size (the padding stays zero):
-        a third of the time of pad + transpose + astype, which made three full copies."""
+        One copy per channel into a buffer kept per padded size: a third of the time of
+        pad + transpose + astype, which made three full copies. Images of different sizes
+        share a padded size (the crops of partial searches), so the padding is zeroed on
+        every call: what an earlier, larger image left there changed the boxes."""
         height, width = image.shape[:2]
         shape = (1, 3, height + -height % PAD_TO, width + -width % PAD_TO)
         blobs = self.__dict__.setdefault("_blobs", {})
@@ -77,6 +79,8 @@ class YuNetOrtDetector(FaceDetector):
             if len(blobs) > 4:  # frame sizes come and go (multi-scale passes, cameras)
                 blobs.clear()
             blob = blobs[shape] = np.zeros(shape, np.float32)
+        blob[0, :, height:, :] = 0
+        blob[0, :, :height, width:] = 0
         if image.ndim == 2:
             blob[0, :, :height, :width] = image
         else:
