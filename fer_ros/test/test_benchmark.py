@@ -77,3 +77,20 @@ def test_node_section_through_dds(shared_dir, default_bundle, tmp_path, ros_env,
     assert node["latency_replies"] > 0
     assert result["node_cpu_ms_per_frame_30fps"] > 0 and node["cpu_phase_replies"] > 0, node
     assert node["faces_per_reply_mean"] >= 2, f"the node missed the stream's 3 faces: {node}"
+
+
+def test_search_in_background_compares_both_settings(shared_dir, default_bundle, tmp_path,
+                                                     ros_env, repo_root):
+    if not (repo_root / "install" / "fer_ros" / "lib" / "fer_ros" / "fer_node").is_file():
+        pytest.fail("fer_node is not installed: run make setup")
+    out = tmp_path / "background.json"
+    done = subprocess.run([sys.executable, "-m", "fer_ros.bench.search_in_background",
+                           "--json", str(out), "--repeats", "1", "--seconds", "2"],
+                          env=ros_env, text=True, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    for name in ("background", "in_frame"):
+        row = report["median"][name]
+        assert row["node_dds_fps"] > 0 and 0 < row["node_latency_ms_p50"] <= \
+            row["node_latency_ms_p99"], f"{name}: {row}"
+        assert row["node_cpu_ms_per_frame_30fps"] > 0, f"{name}: {row}"

@@ -40,9 +40,10 @@ class DetectorConfig:
     close to the camera), on frames taller than about 480 px. ``full_detection_interval``
     N > 1: on a stream (tracker enabled) the whole frame is searched every Nth frame; in
     between the faces found are followed and only what changed is searched
-    (core/detect_schedule.py). ``full_detection_in_background``: that periodic search runs
-    on a background thread beside the frame (one thread, a detector of its own), and the
-    next frame takes its faces, so no frame waits for it."""
+    (core/detect_schedule.py). ``full_detection_in_background``: when the pipeline has time
+    to spare between frames (a live camera), that periodic search runs on a background
+    thread beside the frame (one thread, a detector of its own) and the frame two later
+    takes its faces, so no frame waits for it."""
 
     kind: str = "yunet"
     model_path: str = ""            # "" = the packaged YuNet model

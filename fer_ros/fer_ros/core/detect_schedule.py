@@ -112,14 +112,17 @@ class DetectionSchedule:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def detect(self, image: np.ndarray, stream: bool) -> tuple[list[Detection], int, bool]:
+    def detect(self, image: np.ndarray, stream: bool,
+               spare: bool = False) -> tuple[list[Detection], int, bool]:
         """(faces, how many ``max_faces`` cut, whether they come from a whole-frame search)
-        for ``image``, a frame :func:`check_frame` passed. ``blocked`` afterwards: whether
-        this frame waited for a whole-frame search of its own."""
+        for ``image``, a frame :func:`check_frame` passed. ``spare``: the caller had time to
+        spare before this frame (a live camera, not frames back to back), so this frame's
+        periodic search may run beside it. ``blocked`` afterwards: whether this frame
+        waited for a whole-frame search of its own."""
         interval = self.detector.config.full_detection_interval
         gray = to_gray(image) if stream and interval > 1 else None
         self.blocked, dropped, searched = False, 0, False
-        background = self._background()
+        background = spare and self._background()
         if gray is not None and image.shape[:2] == self._shape:
             if self._pending is not None:
                 self._pending.frames_left -= 1

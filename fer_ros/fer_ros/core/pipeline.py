@@ -42,6 +42,10 @@ RUNTIME_DETECTOR_FIELDS = ("score_threshold", "nms_threshold", "min_face_size", 
                            "full_detection_in_background",
                            "haar_scale_factor", "haar_min_neighbors")
 RUNTIME_TRACKER_FIELDS = tuple(f.name for f in dataclasses.fields(TrackerConfig))
+#: the pipeline waited this long for a frame: it has time to search beside the frames (a
+#: live camera); frames back to back (bags, videos, a saturated node) are searched in the
+#: frame, which costs less in all (and keeps their results independent of timing)
+SPARE_S = 0.005
 
 
 def _ms(start: float) -> float:
@@ -67,6 +71,7 @@ class Pipeline:
         self.tracker = IouTracker(self.config.tracker)
         # process() may run in a worker thread while a parameter callback updates thresholds
         self._lock = threading.RLock()
+        self._finished = -1.0  # perf_counter() when the last frame was done
         log.info("pipeline: detector %s, model %s %s (%d labels), backend %s",
                  self.detector.name, self.model_name, self.model_version,
                  len(self.labels), self.backend_name)
@@ -116,7 +121,9 @@ class Pipeline:
         start = t = time.perf_counter()
         # a tracking pipeline sees a stream: faces are followed between full searches;
         # without tracking frames are unrelated photos: every one is searched whole
-        detections, dropped, full = self.schedule.detect(image, self.config.tracker.enabled)
+        spare = start - self._finished >= SPARE_S
+        detections, dropped, full = self.schedule.detect(image, self.config.tracker.enabled,
+                                                         spare)
         timings["detect"] = _ms(t)
         if dropped:
             log.debug("%d faces above max_faces=%d were dropped", dropped,
@@ -137,6 +144,7 @@ class Pipeline:
         timings["track"] += _ms(t)
         faces = [self._face(d, tid, p) for d, tid, p in zip(detections, ids, probs)]
         timings["total"] = _ms(start)
+        self._finished = time.perf_counter()
         return FrameResult(faces=faces, labels=self.labels, timings_ms=timings,
                            dropped_faces=dropped, full_detection=full,
                            faces_classified=sum(due))

@@ -89,8 +89,9 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       "it was (a new face waits at most N-1 frames); 1 = whole frame every frame",
       runtime=True, range=(1, 1000)),
     P("pipeline.detector.full_detection_in_background", _DET.full_detection_in_background,
-      "Run that periodic whole-frame search on a background thread beside the frame; the "
-      "next frame takes its faces", runtime=True),
+      "With time to spare between frames, run that periodic whole-frame search on a "
+      "background thread beside the frame; the frame two later takes its faces",
+      runtime=True),
     P("pipeline.detector.haar_scale_factor", _DET.haar_scale_factor,
       "Haar detector image pyramid step (kind haar only)", runtime=True, range=(1.01, 2.0)),
     P("pipeline.detector.haar_min_neighbors", _DET.haar_min_neighbors,
