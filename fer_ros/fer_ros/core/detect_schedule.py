@@ -18,6 +18,13 @@ so no frame goes out without its faces), when no face is in view, when the frame
 changes, after :meth:`reset` (the pipeline calls it when detector settings change), and
 for frames that are not a stream (``stream=False``: photos). Every Nth frame bounds the
 staleness of anything the change test cannot see.
+
+When the caller had time to spare before a frame (``spare``: a live camera) and a
+background detector is available, that Nth frame is followed like the others and its
+whole-frame search runs on a background thread; frame N + ``SEARCH_FRAMES`` takes the
+faces it found (waiting for it if needed, so results never depend on timing) and follows
+them into the present. No frame then waits for the periodic search. The searches that must
+not wait (a lost face, an empty view, ...) always run in the frame.
 """
 from __future__ import annotations
 
