@@ -21,9 +21,7 @@ the same dict that ``--json`` writes (``fer-ros benchmark`` calls it).
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import os
 import platform
 import sys
@@ -33,10 +31,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.bench import scenes
+from fer_ros.bench import module_parser, scenes
 from fer_ros.core.bundle import load_bundle
 from fer_ros.core import paths
 from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
+from fer_ros.core.cli_args import write_json
 from fer_ros.core.config import DetectorConfig, PipelineConfig
 from fer_ros.core.cpu_features import x86_without_vnni
 from fer_ros.core.detect import make_detector
@@ -212,10 +211,7 @@ def run_core_benchmark(bundle_path: str | Path | None = None, face_counts=(1, 3,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.core_bench",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", required=True, help="write the results to this file")
+    parser = module_parser("fer_ros.bench.core_bench", __doc__)
     parser.add_argument("--bundle", default=None, help="model bundle dir (default: packaged)")
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
@@ -234,10 +230,8 @@ def main(argv=None) -> int:
                                 args.threads, tuple(args.detect_max_side), args.batch,
                                 backend=args.backend, device=args.device,
                                 precision=args.precision)
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}", file=sys.stderr)
+    write_json(args.json, report)
+    print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
 

@@ -11,15 +11,13 @@ direct (training-style) prediction for several margins. Nothing is trained on th
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from fer_ros.bench import scenes
+from fer_ros.bench import module_parser, scenes
 from fer_ros.core.cli_args import write_json
 from fer_ros.core.bundle import load_bundle
 from fer_ros.core.classify import OnnxRuntimeBackend
@@ -84,15 +82,12 @@ def run_crop_margin_study(bundle_path=None, faces: int = 300, margins=MARGINS,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.crop_margin",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", required=True)
+    parser = module_parser("fer_ros.bench.crop_margin", __doc__)
     parser.add_argument("--bundle", default=None)
     parser.add_argument("--faces", type=int, default=300)
     args = parser.parse_args(argv)
     report = run_crop_margin_study(args.bundle, args.faces)
-    write_json(Path(args.json), report)
+    write_json(args.json, report)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -18,17 +18,15 @@ frame) and counts the faces each finds in every frame.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import sys
-from pathlib import Path
 
-from fer_ros.bench import scenes
+from fer_ros.bench import module_parser, scenes
 from fer_ros.core import paths
 from fer_ros.core.fer2013 import FER2013_RELATIVE, sample_faces
 from fer_ros.core.config import DetectorConfig
 from fer_ros.core.detect import make_detector
+from fer_ros.core.cli_args import write_json
 from fer_ros.core.detect_schedule import DetectionSchedule
 
 SIZES = (24, 32, 48, 64, 96, 128, 160, 200, 240, 300)
@@ -173,15 +171,11 @@ def lost_recall(report: dict, min_px: int = 32) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.detect_rate",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", required=True)
+    parser = module_parser("fer_ros.bench.detect_rate", __doc__)
     parser.add_argument("--faces", type=int, default=150)
     args = parser.parse_args(argv)
     report = run_detect_rate(args.faces)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.json, report)
     for name, rows in report["per_setting"].items():
         print(name, " ".join(f"{r['frame']}/{r['face_px']}px:{r['found']:.0%}" for r in rows))
     print("lost vs reference:", report["lost_vs_reference"])

@@ -29,7 +29,6 @@ import numpy as np
 NAMESPACE = "/fer_bench"
 IMAGE_TOPIC = f"{NAMESPACE}/camera/image_raw"
 EMOTIONS_TOPIC = f"{NAMESPACE}/emotions"
-HRI_PREFIX = "/humans/faces"  # the params file's hri.prefix
 LISTENED_FACE_IDS = 10        # the benchmark stream's 3 faces keep ids below this
 
 
@@ -93,11 +92,12 @@ class _Probe:
         from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
         from vision_msgs.msg import Detection2DArray
         from fer_ros.ros.hri_mapping import rep_face_id
+        from fer_ros.ros.hri_output import DEFAULT_PREFIX  # the params file's hri.prefix
         count = lambda _msg: None  # noqa: E731 - receiving is the point, not the content
-        topics = [(IdsList, f"{HRI_PREFIX}/tracked"),
+        topics = [(IdsList, f"{DEFAULT_PREFIX}/tracked"),
                   (Detection2DArray, f"{NAMESPACE}/fer_node/detections")]
         for track_id in range(LISTENED_FACE_IDS):
-            face = f"{HRI_PREFIX}/{rep_face_id(track_id)}"
+            face = f"{DEFAULT_PREFIX}/{rep_face_id(track_id)}"
             topics += [(NormalizedRegionOfInterest2D, f"{face}/roi"),
                        (Expression, f"{face}/expression")]
         for msg_type, topic in topics:

@@ -11,11 +11,10 @@ in the node's bookkeeping; it is per new face, not per frame.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from pathlib import Path
 
+from fer_ros.bench import module_parser
 from fer_ros.core.cli_args import write_json
 
 
@@ -41,11 +40,8 @@ def churn(node, count: int, unique: bool) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.publisher_churn",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = module_parser("fer_ros.bench.publisher_churn", __doc__)
     parser.add_argument("--count", type=int, default=6000, help="publishers per case")
-    parser.add_argument("--json", required=True, help="write the measurement here")
     args = parser.parse_args(argv)
     import rclpy
     rclpy.init()
@@ -56,7 +52,7 @@ def main(argv=None) -> int:
     finally:
         node.destroy_node()
         rclpy.shutdown()
-    write_json(Path(args.json), report)
+    write_json(args.json, report)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -10,11 +10,11 @@ node_dds_fps at 60 offered; medians per setting.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
+from fer_ros.bench import module_parser
 from fer_ros.core.cli_args import write_json
 
 KEYS = ("node_latency_ms_p50", "node_latency_ms_p99", "node_cpu_ms_per_frame_30fps",
@@ -39,10 +39,7 @@ def run(repeats: int = 3, seconds: float = 10.0) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.search_in_background",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", required=True)
+    parser = module_parser("fer_ros.bench.search_in_background", __doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     args = parser.parse_args(argv)

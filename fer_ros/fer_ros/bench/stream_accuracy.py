@@ -14,12 +14,11 @@ search, faces classified per frame, and the mean detection and classification ti
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-from fer_ros.bench import scenes
+from fer_ros.bench import module_parser, scenes
 from fer_ros.bench.peer_compare import labelled_groups
 from fer_ros.core.cli_args import write_json
 from fer_ros.core.config import PipelineConfig
@@ -83,10 +82,7 @@ def _score(pipeline: Pipeline, streams) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_ros.bench.stream_accuracy",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", required=True)
+    parser = module_parser("fer_ros.bench.stream_accuracy", __doc__)
     parser.add_argument("--clips", type=int, default=50)
     parser.add_argument("--bundle", default="", help="model bundle (default: the default)")
     args = parser.parse_args(argv)
