@@ -2,7 +2,8 @@
 
 QoS as hri_face_detect publishes them: reliable, volatile, keep-last 1. A message is built
 only for a topic someone subscribes to (volatile keep-last 1: a subscriber that joins later
-would not get it anyway; building them cost about 1.8 ms per 3-face frame). Per-face
+would not get it anyway; with the vision_msgs output, building them costs about 1.7 ms per
+3-face frame: `node_rep155` in benchmarks/latest.json). Per-face
 publishers exist while their face does, subscribed or not (the topics are how REP-155
 consumers find the faces): :meth:`FaceTopics.sync` creates them for new ids and destroys
 those of ids that are gone, so a node running for days does not pile up publishers.
