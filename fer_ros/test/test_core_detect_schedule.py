@@ -127,7 +127,8 @@ def test_photos_and_new_frame_sizes_are_searched_whole(streams):
 def test_the_pipeline_follows_on_streams_only_and_the_interval_changes_at_runtime(
         streams, default_bundle):
     clip = streams[3][:10]
-    tracking = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1}}),
+    tracking = Pipeline(PipelineConfig.from_dict({"classifier": {"threads": 1},
+                                                  "detector": {"full_detection_interval": 5}}),
                         default_bundle)
     full = [tracking.process(s.image).full_detection for s in clip]
     assert full == [True, False, False, False, False] * 2, \

@@ -6,7 +6,7 @@
 Frames are 640x480, composed from FER2013 PublicTest faces (1, 3 and 10 faces each, so
 the detector and the classifier see real faces). The pipeline sees what a camera gives:
 a stream of the same faces moving (``scenes.moving_stream``, 150 frames played forwards
-and back), so at defaults the whole frame is searched every 5th frame and faces are
+and back), so at defaults the whole frame is searched every 10th frame and faces are
 found again near where they were in between (``core/detect_schedule.py``). The 3-face
 case is also run on unrelated frames (a new scene each frame: every frame a full
 search, the worst case). For each face count and each detector resolution the full

@@ -3,7 +3,7 @@
 Two sets of 640x480 frames of three FER2013 PublicTest faces, each run by both:
 - a camera stream (``stream``: clips of 10 frames of three faces moving,
   ``scenes.moving_stream``, another three in each clip): fer_ros at its defaults (tracking on, so the detector searches the whole frame every
-  5th frame and follows the faces between), `fer` frame by frame as it always runs ->
+  10th frame and follows the faces between), `fer` frame by frame as it always runs ->
   the headline peer_fer_fps and peer_fer_speed_ratio;
 - unrelated frames (``unrelated``: distinct faces in every frame): fer_ros with tracking
   off, so both search and classify every frame independently -> the accuracy and

@@ -53,7 +53,7 @@ class DetectorConfig:
     max_faces: int = 10             # keep the highest-scoring faces; the rest are counted
     detect_max_side: int = 0        # 0 = detect at full resolution
     large_faces: bool = True        # extra reduced passes for faces up to the frame's height
-    full_detection_interval: int = 5  # 1 = whole frame every frame; N: every Nth frame
+    full_detection_interval: int = 10  # 1 = whole frame every frame; N: every Nth frame
     full_detection_in_background: bool = True  # the periodic search beside the frames
     haar_scale_factor: float = 1.1
     haar_min_neighbors: int = 5

@@ -86,7 +86,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
       runtime=True),
     P("pipeline.detector.full_detection_interval", _DET.full_detection_interval,
       "Search the whole frame every Nth frame; in between, find each face again near where "
-      "it was (a new face waits at most N-1 frames); 1 = whole frame every frame",
+      "it was and search what changed (a face appearing beside a followed one waits at "
+      "most N-1 frames); 1 = whole frame every frame",
       runtime=True, range=(1, 1000)),
     P("pipeline.detector.full_detection_in_background", _DET.full_detection_in_background,
       "With time to spare between frames, run that periodic whole-frame search on a "
