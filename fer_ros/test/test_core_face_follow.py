@@ -61,7 +61,7 @@ def test_no_face_is_lost_by_small_moves(errors):
 
 def test_a_face_moved_by_part_of_a_grid_step_is_placed_to_about_a_pixel(errors):
     position = np.array([row[0] for row in errors if row])
-    # one window pixel is 2.5 to 5.4 frame px here: unrefined peaks were off 1.6 px on average
+    # one window pixel is 2.5 to 5.4 frame px here: unrefined peaks were off 1.5 px on average
     assert position.mean() <= 1.2 and position.max() <= 4.0, (
         f"followed boxes misplaced by {position.mean():.2f} px on average, "
         f"{position.max():.2f} px at worst: the peak was not refined between window pixels")
