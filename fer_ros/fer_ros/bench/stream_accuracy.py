@@ -11,8 +11,9 @@ searched every 5th or 10th frame (the default); (5, 2), (10, 2) and (10, 3): wit
 followed face classified every 2nd (the default) or 3rd frame. 150 clips (450 faces,
 13,500 face-frames): with 50, settings within 0.5 points swapped places between runs of
 slightly different code. Per setting: the share of face-frames found (a box centred in the
-placed face, IoU >= 0.25), the accuracy of the labels on those against FER2013's (through the label synonym table), the share of frames that got a full
-search, faces classified per frame, and the mean detection and classification times.
+placed face, IoU >= 0.25), the accuracy of the labels on those against FER2013's (through
+the label synonym table), the share of frames that got a full search, faces classified per
+frame, and the mean detection and classification times.
 """
 from __future__ import annotations
 

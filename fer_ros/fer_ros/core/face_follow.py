@@ -11,8 +11,8 @@ refined between window pixels and between the sizes tried (a parabola through th
 neighbouring correlations), so the box follows the face to about a pixel although one
 window pixel is 1/24 of the face. A fraction of a millisecond per face in a VGA frame,
 against about ten for a YuNet pass over the frame. The appearance is not updated between
-detector passes, so the box cannot drift away from the face; a match below ``MIN_MATCH`` (the face turned away, left, or was covered)
-reports the face lost.
+detector passes, so the box cannot drift away from the face; a match below ``MIN_MATCH``
+(the face turned away, left, or was covered) reports the face lost.
 """
 from __future__ import annotations
 
