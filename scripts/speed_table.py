@@ -43,7 +43,8 @@ def table(result: dict, source: str) -> str:
     lines = [f"From `{source}` (`{result.get('command', 'fer-ros benchmark')}`), "
              f"{env.get('date', '?')}, {env.get('processor', '?')}, {env.get('cpu_count', '?')} "
              f"cores, load {env.get('load_average_1m_at_start', '?')} at start, "
-             f"{env.get('threads', '?')} inference threads:", "",
+             f"{env.get('threads', '?')} inference threads"
+             f"{'; ' + result['headline'] if 'headline' in result else ''}:", "",
              "| key | what | measured | target (issue 15) |", "|---|---|---|---|"]
     for key, what, target, reached in ROWS:
         value = result.get(key)

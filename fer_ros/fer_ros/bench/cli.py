@@ -2,6 +2,7 @@
 
     fer-ros benchmark --json benchmarks/latest.json
     fer-ros benchmark --json /tmp/smoke.json --tiny     # seconds-long smoke run
+    fer-ros benchmark --json out.json --repeat 3        # headline keys: medians of 3 runs
 
 Sections (each also sets its headline keys at the top level):
 - core: per-stage latency and frames/s on 640x480 frames with 1, 3 and 10 real faces at
@@ -27,6 +28,7 @@ is ever made up.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 import traceback
@@ -40,6 +42,8 @@ HEADLINE_KEYS = ("detect_classify_fps_vga_3faces", "detect_classify_fps_vga_3fac
                  "node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
                  "node_cpu_ms_per_frame_30fps", "peer_fer_fps", "peer_fer_speed_ratio")
 SECTIONS = ("core", "fp32", "recall", "node", "peer")
+#: the keys --repeat reports as medians
+REPEATED_KEYS = HEADLINE_KEYS + ("peer_fer_speed_ratio_unrelated",)
 NODE_KEYS = ("node_dds_fps", "node_latency_ms_p50", "node_latency_ms_p99",
              "node_cpu_ms_per_frame_30fps")
 
@@ -61,6 +65,9 @@ def add_arguments(parser) -> None:
                         "(default: .venv-peer/bin/python)")
     parser.add_argument("--skip", nargs="+", default=[], choices=SECTIONS,
                         help="sections to leave out (their keys are null)")
+    parser.add_argument("--repeat", type=int, default=1, choices=range(1, 11),
+                        metavar="N", help="run every section N times (1-10); the headline keys "
+                        "are the medians, each run's under 'repeats' (a VM's speed drifts)")
     parser.add_argument("--tiny", action="store_true",
                         help="a seconds-long smoke run (few frames): checks, not figures")
 
@@ -114,6 +121,32 @@ def _section(results: dict, name: str, keys: tuple, run) -> None:
 
 
 def run(args) -> int:
+    runs = []
+    for number in range(args.repeat):
+        if args.repeat > 1:
+            print(f"[benchmark] run {number + 1} of {args.repeat}", file=sys.stderr)
+        runs.append(_measure(args))
+    results = _median_of(runs) if len(runs) > 1 else runs[0]
+    write_json(args.json, results)
+    print(json.dumps({k: results[k] for k in HEADLINE_KEYS}, indent=1))
+    print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _median_of(runs: list) -> dict:
+    """The last run's sections; the headline keys as the median over the runs (None where a
+    run has none), and every run's headline keys under ``repeats``."""
+    results = dict(runs[-1])
+    results["repeats"] = [{key: run.get(key) for key in REPEATED_KEYS} for run in runs]
+    for key in REPEATED_KEYS:
+        values = [run.get(key) for run in runs]
+        results[key] = None if None in values else round(statistics.median(values), 2)
+    results["headline"] = f"median of {len(runs)} runs (each run's figures: repeats)"
+    return results
+
+
+def _measure(args) -> dict:
+    """One pass through the sections: every figure of one run."""
     from fer_ros.bench.core_bench import _environment
     results: dict = {"benchmark": "fer_ros", "command": " ".join(["fer-ros"] + sys.argv[1:]),
                      "tiny": args.tiny, "environment": _environment(args.threads)}
@@ -156,7 +189,4 @@ def run(args) -> int:
         _section(results, "peer", ("peer_fer_fps", "peer_fer_speed_ratio"), peer)
     for name in args.skip:
         results[f"{name}_null_reason"] = "skipped with --skip"
-    write_json(args.json, results)
-    print(json.dumps({k: results[k] for k in HEADLINE_KEYS}, indent=1))
-    print(f"wrote {args.json}", file=sys.stderr)
-    return 0
+    return results
