@@ -28,12 +28,12 @@ is ever made up.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 import traceback
 from pathlib import Path
 
+from fer_ros.bench import medians
 from fer_ros.core.cli_args import add_json_argument, add_model_argument, write_json
 
 HELP = "measure speed (core, node over DDS, recall, the fer package) into one JSON file"
@@ -138,9 +138,7 @@ def _median_of(runs: list) -> dict:
     run has none), and every run's headline keys under ``repeats``."""
     results = dict(runs[-1])
     results["repeats"] = [{key: run.get(key) for key in REPEATED_KEYS} for run in runs]
-    for key in REPEATED_KEYS:
-        values = [run.get(key) for run in runs]
-        results[key] = None if None in values else round(statistics.median(values), 2)
+    results.update(medians(runs, REPEATED_KEYS))
     results["headline"] = f"median of {len(runs)} runs (each run's figures: repeats)"
     return results
 

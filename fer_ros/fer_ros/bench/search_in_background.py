@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
-from fer_ros.bench import module_parser
+from fer_ros.bench import medians, module_parser
 from fer_ros.core.cli_args import write_json
 
 KEYS = ("node_latency_ms_p50", "node_latency_ms_p99", "node_cpu_ms_per_frame_30fps",
@@ -33,8 +31,7 @@ def run(repeats: int = 3, seconds: float = 10.0) -> dict:
             runs[name].append({key: result[key] for key in KEYS})
             print(name, runs[name][-1], flush=True)
     return {"setting": SETTING, "repeats": repeats, "seconds_per_phase": seconds,
-            "median": {name: {key: round(float(np.median([r[key] for r in rows])), 2)
-                              for key in KEYS} for name, rows in runs.items()},
+            "median": {name: medians(rows, KEYS) for name, rows in runs.items()},
             "runs": runs}
 
 
